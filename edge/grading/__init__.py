@@ -1,0 +1,1 @@
+"""Run-time grading: OpenCV measurement + ONNX classification."""

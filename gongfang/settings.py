@@ -1,0 +1,157 @@
+"""Settings for the server, the edge node and the bridge (pydantic-settings).
+
+Each reads environment variables with its own prefix (``GONGFANG_SERVER_``,
+``GONGFANG_EDGE_``, ``GONGFANG_BRIDGE_``) and, when given, a TOML file: a table named
+``[server]``, ``[edge]`` or ``[bridge]`` in it, or the top level when the table is absent.
+Precedence: explicit keyword arguments > environment > TOML file > defaults. The defaults
+are the embedded ones: SQLite under the data directory and an in-process MQTT broker.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+#: ``mqtt_url`` value that means "start an in-process broker" (the demo's default).
+EMBEDDED_MQTT = "embedded://"
+DEFAULT_SECRET = "change-me-gongfang-dev-secret"  # noqa: S105 - a sentinel that is refused
+
+
+def data_dir() -> Path:
+    """Where embedded databases, outboxes and receipts live (``GONGFANG_HOME``)."""
+    return Path(os.environ.get("GONGFANG_HOME", Path.home() / ".local" / "share" / "gongfang"))
+
+
+def default_server_db_url() -> str:
+    return f"sqlite:///{data_dir() / 'server.db'}"
+
+
+class ConfigError(Exception):
+    """A settings file or value is unusable; the message says which and why."""
+
+
+class _TomlSection(PydanticBaseSettingsSource):
+    """Reads one table of a TOML file (or its top level when that table is absent)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None, section: str):
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path is None:
+            return
+        try:
+            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"配置文件不存在 / config file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"配置文件格式错误 / bad TOML in {path}: {exc}") from exc
+        table = doc.get(section, doc)
+        self._data = table if isinstance(table, dict) else {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class _Base(BaseSettings):
+    """Common loader: ``Cls.load(config_file=…, **overrides)``."""
+
+    section: ClassVar[str] = ""
+    _config_file: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = _TomlSection(settings_cls, cls._config_file, cls.section)
+        return (init_settings, env_settings, toml)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Self:
+        """Build settings from overrides, env and an optional TOML file.
+
+        ``None`` overrides are dropped so CLI options left unset fall through to env/TOML.
+        """
+        # pydantic-settings has no per-instance source argument; a class attribute set
+        # for the duration of construction is the documented way to feed a custom source.
+        cls._config_file = config_file
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        finally:
+            cls._config_file = None
+
+
+class ServerSettings(_Base):
+    """Central server settings (``GONGFANG_SERVER_*``)."""
+
+    section: ClassVar[str] = "server"
+    model_config = SettingsConfigDict(env_prefix="GONGFANG_SERVER_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_server_db_url)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = DEFAULT_SECRET
+    dev_mode: bool = False
+    market_fallback_days: int = Field(default=3, ge=0, le=30)
+    max_batch_lots: int = Field(default=1000, ge=1)
+    token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Self:
+        if self.secret_key == DEFAULT_SECRET and not self.dev_mode:
+            raise ValueError(
+                "服务器使用了默认密钥，拒绝启动。请设置 GONGFANG_SERVER_SECRET_KEY，"
+                "或在开发时设置 GONGFANG_SERVER_DEV_MODE=1。 / Refusing to start with the "
+                "default secret: set GONGFANG_SERVER_SECRET_KEY (or dev_mode for development)."
+            )
+        if len(self.secret_key) < 16:
+            raise ValueError("secret_key must be at least 16 characters / 密钥至少 16 个字符")
+        return self
+
+
+class EdgeSettings(_Base):
+    """Station edge-node settings (``GONGFANG_EDGE_*``)."""
+
+    section: ClassVar[str] = "edge"
+    model_config = SettingsConfigDict(env_prefix="GONGFANG_EDGE_", extra="ignore")
+
+    station: str = "demo-station"
+    mqtt_url: str = EMBEDDED_MQTT
+    server_url: str | None = None
+    api_key: str | None = None
+    data_dir: Path = Field(default_factory=lambda: data_dir() / "edge")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8100, ge=0, le=65535)
+    # Stable-weight detector.
+    stable_window_ms: int = Field(default=1500, ge=100)
+    stable_tolerance_g: int = Field(default=20, ge=0)
+    min_load_g: int = Field(default=500, ge=0)
+    zero_band_g: int = Field(default=50, ge=0)
+    # Sync loop.
+    sync_interval_s: float = Field(default=2.0, gt=0)
+    sync_batch_size: int = Field(default=200, ge=1, le=1000)
+    sync_max_backoff_s: float = Field(default=60.0, gt=0)
+    printer: str | None = None  # e.g. "usb:0x0416:0x5011" or "serial:/dev/ttyUSB1"
+
+
+class BridgeSettings(_Base):
+    """Firmware bridge settings (``GONGFANG_BRIDGE_*``)."""
+
+    section: ClassVar[str] = "bridge"
+    model_config = SettingsConfigDict(env_prefix="GONGFANG_BRIDGE_", extra="ignore")
+
+    station: str = "demo-station"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    offline_after_s: float = Field(default=5.0, gt=0)
+    retry_interval_s: float = Field(default=2.0, gt=0)
