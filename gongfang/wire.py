@@ -400,3 +400,42 @@ def utc_ms(ts: datetime) -> int:
     if ts.tzinfo is None:
         raise ValueError("naive datetime: times on the wire are timezone-aware UTC")
     return int(ts.timestamp() * 1000)
+
+
+# ---------------------------------------------------------------- server -> edge hints
+
+
+class ContractHint(_Body):
+    """What a station needs to estimate a receipt's price under a farmer's contract."""
+
+    product: Product
+    valid_from: str  # YYYY-MM-DD
+    valid_to: str
+    floor_fen_per_kg: dict[Grade, int] = Field(default_factory=dict)
+    premium_pct: str | None = None  # decimal string, e.g. "20"
+    reject_fen_per_kg: int = 0
+
+
+class FarmerHint(_Body):
+    id: str
+    name: str
+    card_code: str | None = None  # what the farmer card's QR/barcode carries, if not the id
+    contracts: list[ContractHint] = Field(default_factory=list)
+
+
+class MarketHint(_Body):
+    product: Product
+    grade: Grade
+    date: str  # YYYY-MM-DD
+    fen_per_kg: int = Field(ge=0)
+
+
+class StationDirectory(_Body):
+    """``GET /api/v1/station/directory`` (station API key): farmers of the station's
+    cooperative with their contracts, and recent market prices. Estimates only: the
+    server prices every lot itself when it arrives."""
+
+    station: Ident
+    cooperative: str
+    farmers: list[FarmerHint] = Field(default_factory=list)
+    market: list[MarketHint] = Field(default_factory=list)
