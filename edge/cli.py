@@ -2,10 +2,84 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 
-def edge() -> None:
+def edge(
+    station: Annotated[str | None, typer.Option(help="站点编号 station id")] = None,
+    mqtt: Annotated[
+        str | None, typer.Option(help="MQTT broker URL, mqtt://host:port or embedded://")
+    ] = None,
+    server: Annotated[str | None, typer.Option(help="中心服务器 server URL")] = None,
+    api_key: Annotated[str | None, typer.Option(help="本站密钥 station API key")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML 配置文件 config file ([edge] table)")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="本地数据目录 local data dir")] = None,
+    http_port: Annotated[int | None, typer.Option(help="操作接口端口 operator API port")] = None,
+    auto_confirm: Annotated[
+        bool | None,
+        typer.Option(
+            "--auto-confirm/--no-auto-confirm",
+            help="无人值守时自动采用模型等级 / accept the model's grade (no operator)",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="详细日志 debug logging")
+    ] = False,
+) -> None:
     """Run a station's edge node: scales, camera grading, cold rooms, outbox sync."""
-    typer.echo("not implemented yet (issue 4)", err=True)
-    raise typer.Exit(2)
+    import logging
+    import signal
+    import threading
+
+    from gongfang.settings import ConfigError, EdgeSettings
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = EdgeSettings.load(
+            config,
+            station=station,
+            mqtt_url=mqtt,
+            server_url=server,
+            api_key=api_key,
+            data_dir=data_dir,
+            http_port=http_port,
+            auto_confirm=auto_confirm,
+        )
+    except (ConfigError, ValueError) as exc:
+        typer.echo(f"配置错误 / configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    from edge.app import EdgeNode
+    from edge.errors import EdgeError
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    node = EdgeNode(settings)
+    try:
+        node.start()
+    except (EdgeError, OSError) as exc:
+        typer.echo(f"边缘节点启动失败 / edge node failed to start: {exc}", err=True)
+        node.stop()
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"边缘节点运行中 / edge node {settings.station} running"
+        f" (operator API {node.http_url or 'off'}); Ctrl-C to stop"
+    )
+    try:
+        stop.wait()
+    finally:
+        node.stop()
+        typer.echo("边缘节点已停止 / edge node stopped")

@@ -1,54 +1,247 @@
 """``gongfang demo``: a simulated station day on embedded defaults (no system packages).
 
-Starts an in-process MQTT broker, the central server on SQLite, an edge node and the
-station simulator, lets them run, then prints what happened.
+An in-process MQTT broker, the central server on SQLite, an edge node and the station
+simulator run together: farmers arrive, crates are weighed and graded by the ONNX models,
+lots sync to the server, which prices them under each farmer's contract; at the end a
+payout run is drafted and printed.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import tempfile
 import threading
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.table import Table
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def demo(
-    seconds: float = typer.Option(5.0, help="How long to run the simulated station."),
-    home: Path | None = typer.Option(None, help="Data folder (default: a new temporary one)."),
+    farmers: Annotated[int, typer.Option(help="How many farmers visit the station.")] = 6,
+    speed: Annotated[float, typer.Option(help="Simulated time runs this many times faster.")] = 40,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated day.")] = 1,
+    home: Annotated[
+        Path | None, typer.Option(help="Data folder (default: a new temporary folder).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 240,
 ) -> None:
     """Run a simulated station day on embedded defaults and say what happened."""
-    import paho.mqtt.client as mqtt
-
-    from gongfang import wire
-    from gongfang.embedded_broker import EmbeddedBroker
-
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     console = Console()
+    base = home or Path(tempfile.mkdtemp(prefix="gongfang-demo-"))
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        _run(console, base, farmers=farmers, speed=speed, seed=seed, timeout_s=timeout)
+    except _DemoFailed as exc:
+        console.print(f"[red]✗ 演示未完成 / demo did not complete:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+class _DemoFailed(Exception):
+    pass
+
+
+def _ok(console: Console, zh: str, en: str) -> None:
+    console.print(f"[green]✓[/] {zh} / {en}")
+
+
+def _run(
+    console: Console, base: Path, *, farmers: int, speed: float, seed: int, timeout_s: float
+) -> None:
+    from edge.app import EdgeNode
+    from firmware_bridge.simulate.station import StationSimulator
+    from gongfang.demo_bundle import COOPERATIVE, FARMERS, STATION, demo_bundle
+    from gongfang.embedded_broker import EmbeddedBroker
+    from gongfang.settings import EdgeSettings, ServerSettings
+
+    deadline = time.monotonic() + timeout_s
+    # The simulated day starts at 08:00 Shanghai today, so lots fall on today's prices.
+    today = datetime.now(SHANGHAI).date()
+    start = datetime(today.year, today.month, today.day, 8, tzinfo=SHANGHAI).astimezone(UTC)
+
     with EmbeddedBroker() as broker:
-        console.print(f"[green]✓[/] 内置 MQTT 代理已启动 embedded MQTT broker at {broker.url}")
-        topics = wire.Topics("demo-station")
-        seen: list[str] = []
-        done = threading.Event()
+        _ok(console, f"内置 MQTT 代理已启动 {broker.url}", "embedded MQTT broker started")
+        db_url = f"sqlite:///{base / 'server.db'}"
+        server_settings = ServerSettings.load(database_url=db_url, dev_mode=True)
+        server = _ServerThread(server_settings).start()
+        try:
+            key = _provision(db_url, demo_bundle(today), STATION)
+            _ok(
+                console,
+                f"中心服务器已启动 {server.url}（SQLite {base / 'server.db'}）",
+                "central server started; cooperative, 10 farmers, contracts and prices imported",
+            )
+            edge_settings = EdgeSettings.load(
+                station=STATION,
+                mqtt_url=broker.url,
+                server_url=server.url,
+                api_key=key,
+                data_dir=base / "edge",
+                auto_confirm=True,
+                http_port=0,
+                sync_interval_s=0.5,
+            )
+            with EdgeNode(edge_settings) as node:
+                if not node.wait_connected(10):
+                    raise _DemoFailed("edge node could not reach the broker")
+                _ok(
+                    console,
+                    f"边缘节点已启动（操作接口 {node.http_url}）",
+                    "edge node started, graders loading",
+                )
+                sim = StationSimulator(
+                    station=STATION,
+                    mqtt_url=broker.url,
+                    seed=seed,
+                    speed=speed,
+                    farmers=FARMERS,
+                    start=start,
+                )
+                with console.status("模拟收购日进行中 / simulating the station day…"):
+                    summary = sim.run(n_farmers=farmers)
+                _ok(
+                    console,
+                    f"模拟器发送 {summary.messages} 条消息：{summary.farmers} 位农户，"
+                    f"{summary.crates} 筐，毛重 {summary.gross_g / 1000:.1f} kg",
+                    f"simulator sent {summary.messages} messages in {summary.wall_s:.1f} s",
+                )
+                status = _wait_synced(node, summary.crates, deadline)
+            lots = status["lots_stored"]
+            _ok(
+                console,
+                f"边缘节点记录 {lots} 批次并已全部同步到服务器",
+                f"edge stored {lots} lots, outbox empty, all synced",
+            )
+            _report(console, db_url, COOPERATIVE, today)
+            console.print(f"\n数据目录 / data folder: {base}")
+            console.print(f"收购小票 / receipts: {base / 'edge' / 'receipts'}")
+        finally:
+            server.stop()
 
-        def on_message(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-            seen.append(msg.topic)
-            if len(seen) >= 3:
-                done.set()
 
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
-        client.on_message = on_message
-        client.connect(broker.host, broker.port)
-        client.loop_start()
-        client.subscribe(f"{wire.PREFIX}/#", qos=1)
-        time.sleep(0.2)
-        for seq in range(3):
-            body = {"ts_ms": int(time.time() * 1000), "temp_c": 1.5, "rh_pct": 92.0, "seq": seq}
-            client.publish(topics.climate("cold-1"), json.dumps(body), qos=1)
-        ok = done.wait(min(seconds, 10.0))
-        client.loop_stop()
-        client.disconnect()
-    console.print(f"[green]✓[/] 冷库温湿度消息 climate messages round-tripped: {len(seen)}")
-    if not ok:
-        raise typer.Exit(1)
+def _provision(db_url: str, bundle: dict[str, Any], station: str) -> str:
+    from server.core.db import make_engine, session_factory, session_scope, upgrade
+    from server.importer import import_bundle
+    from server.stations.service import issue_station_key
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            import_bundle(session, bundle, actor="demo")
+            return issue_station_key(session, station_id=station, actor="demo")
+    finally:
+        engine.dispose()
+
+
+def _wait_synced(node: Any, crates: int, deadline: float) -> dict[str, Any]:
+    """Wait until every crate became a lot and the outbox is empty."""
+    while True:
+        st = node.status()
+        lots = sum(int(lane["lots"]) for lane in st["lanes"].values())
+        pending = sum(len(lane["pending"]) for lane in st["lanes"].values())
+        if lots >= crates and pending == 0 and st["outbox"]["total"] == 0:
+            return {"lots_stored": lots, **st}
+        if time.monotonic() > deadline:
+            raise _DemoFailed(
+                f"after the timeout: {lots}/{crates} lots, outbox {st['outbox']['total']}, "
+                f"sync {st['sync'].get('status')}"
+            )
+        time.sleep(0.25)
+
+
+def _report(console: Console, db_url: str, cooperative: str, day: date) -> None:
+    from server.core.db import make_engine, session_factory, session_scope
+    from sqlalchemy import func, select
+
+    from gongfang.wire import GRADE_ZH, Grade
+    from server.lots.models import Lot
+    from server.payouts.service import create_run, summarize
+
+    engine = make_engine(db_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            run = create_run(
+                session,
+                cooperative_id=cooperative,
+                period_from=day - timedelta(days=14),
+                period_to=day,
+                actor="demo",
+            )
+            summary = summarize(session, run)
+            doc: dict[str, Any] = summary.as_json()
+            # The demo database holds only this day's lots: count them by grade.
+            grades: dict[str, int] = {
+                str(g): int(n)
+                for g, n in session.execute(select(Lot.grade, func.count()).group_by(Lot.grade))
+            }
+    finally:
+        engine.dispose()
+    table = Table(title=f"结算草稿 Payout draft #{doc['run']} — {cooperative}, to {day}")
+    for col in ("农户 farmer", "批次 lots", "净重 kg", "金额 元", "调整 元", "合计 元"):
+        table.add_column(col, justify="right" if col[0] != "农" else "left")
+    from gongfang.money import fen_to_yuan_str, grams_to_kg_str
+
+    for line in doc["lines"]:
+        table.add_row(
+            str(line["farmer"]),
+            str(line["lots"]),
+            grams_to_kg_str(int(line["net_g"])),
+            fen_to_yuan_str(int(line["amount_fen"])),
+            fen_to_yuan_str(int(line["adjustments_fen"])),
+            fen_to_yuan_str(int(line["total_fen"])),
+        )
+    graded = "，".join(f"{GRADE_ZH[g]} {grades[g.value]}" for g in Grade if g.value in grades)
+    console.print(f"等级 / grades by camera: {graded}")
+    console.print(table)
+    if doc["unpriced"]:
+        console.print(
+            f"待审核（无合同或无价格）/ unpriced, waiting for review: {len(doc['unpriced'])} lots"
+        )
+    _ok(console, "结算草稿已生成，审核人可批准", "payout draft created for review")
+
+
+class _ServerThread:
+    """uvicorn serving ``create_app`` on a free loopback port, in a thread."""
+
+    def __init__(self, settings: Any) -> None:
+        import uvicorn
+
+        from gongfang.embedded_broker import free_port
+        from server.main import create_app
+
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="error",
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="demo-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> _ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise _DemoFailed("the central server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: ``mqtt_url`` value that means "start an in-process broker" (the demo's default).
@@ -106,6 +106,8 @@ class ServerSettings(_Base):
     market_fallback_days: int = Field(default=3, ge=0, le=30)
     max_batch_lots: int = Field(default=1000, ge=1)
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # larger bodies get 413
+    auto_migrate: bool = True  # create_app() brings the database to the latest migration
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:
@@ -118,6 +120,22 @@ class ServerSettings(_Base):
         if len(self.secret_key) < 16:
             raise ValueError("secret_key must be at least 16 characters / 密钥至少 16 个字符")
         return self
+
+
+RoomProfileName = Literal["strawberry", "ruoye"]
+_STRAWBERRY: RoomProfileName = "strawberry"
+
+
+class EdgeLane(BaseModel):
+    """One sorting lane of a station: its scale, camera and scanner share the lane id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    product: Literal["strawberry", "ruoye"] = "strawberry"
+    tare_g: int = Field(default=0, ge=0)  # default crate tare when no crate type is given
+    crate: str | None = None  # crate type looked up in the tare table (edge.weighing.tare)
+    cold_room: str | None = None  # where this lane's lots are put
 
 
 class EdgeSettings(_Base):
@@ -143,6 +161,19 @@ class EdgeSettings(_Base):
     sync_batch_size: int = Field(default=200, ge=1, le=1000)
     sync_max_backoff_s: float = Field(default=60.0, gt=0)
     printer: str | None = None  # e.g. "usb:0x0416:0x5011" or "serial:/dev/ttyUSB1"
+    sync_timeout_s: float = Field(default=10.0, gt=0)
+    directory_refresh_s: float = Field(default=300.0, gt=0)
+    # Lot workflow: with no operator (simulator, demo) the model's grade is accepted as is.
+    auto_confirm: bool = False
+    lanes: list[EdgeLane] = Field(
+        default_factory=lambda: [EdgeLane(id="lane1", tare_g=500, cold_room="room1")]
+    )
+    rooms: dict[str, RoomProfileName] = Field(
+        default_factory=lambda: {"room1": _STRAWBERRY}
+    )  # cold room id -> profile
+    tick_interval_s: float = Field(default=1.0, gt=0)
+    receipts_enabled: bool = True
+    http_enabled: bool = True  # the operator status API; http_port 0 picks a free port
 
 
 class BridgeSettings(_Base):

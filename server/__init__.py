@@ -1,1 +1,1 @@
-"""server package."""
+"""The gongfang central server: FastAPI app, domains, migrations, CLI."""

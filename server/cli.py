@@ -1,17 +1,282 @@
-"""``gongfang server …`` and ``gongfang payouts …``."""
+"""``gongfang server …`` and ``gongfang payouts …``.
+
+Heavy imports (SQLAlchemy, FastAPI, the server modules) happen inside the commands so
+``gongfang --help`` stays instant. ``--db`` defaults to ``GONGFANG_SERVER_DATABASE_URL``
+or the embedded SQLite database under the data directory.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from server.payouts.service import RunSummary
+
 server_app = typer.Typer(
-    help="中心服务器 Central server: run it, import bundles.", no_args_is_help=True
+    help="中心服务器 Central server: run it, import bundles, keys and users.", no_args_is_help=True
 )
 payouts_app = typer.Typer(help="结算 Payout runs: create, review, approve.", no_args_is_help=True)
 
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="数据库 URL / database URL (default: the embedded SQLite database)"),
+]
+
+
+def _sessions(db: str | None) -> sessionmaker[Session]:
+    from server.core.config import default_db_url
+    from server.core.db import make_engine, session_factory, upgrade
+
+    url = db or default_db_url()
+    upgrade(url)
+    return session_factory(make_engine(url))
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
 
 @server_app.command("serve")
-def serve() -> None:
-    """Run the central server (HTTP API, /docs, /metrics)."""
-    typer.echo("not implemented yet (issue 3)", err=True)
-    raise typer.Exit(2)
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址 / bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML 配置文件 / config file")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Run the central server (HTTP API, /docs, /metrics, /healthz)."""
+    from pydantic import ValidationError
+
+    from gongfang.settings import ConfigError, ServerSettings
+    from server.core.config import settings_error_message
+
+    try:
+        settings = ServerSettings.load(config_file=config, host=host, port=port, database_url=db)
+    except ValidationError as exc:
+        raise _fail(settings_error_message(exc), 2) from None
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    import uvicorn
+
+    from server.main import create_app
+
+    app = create_app(settings)
+    typer.echo(f"gongfang server on http://{settings.host}:{settings.port} (docs: /docs)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+@server_app.command("import")
+def import_cmd(
+    file: Annotated[
+        Path, typer.Argument(help="JSON 数据包 / bundle file", exists=True, dir_okay=False)
+    ],
+    db: DbOpt = None,
+) -> None:
+    """Import a bundle (cooperatives, stations, farmers, contracts, prices, lots), all or none."""
+    from server.core.db import session_scope
+    from server.core.errors import ImportFailed
+    from server.importer import import_bundle
+
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(f"无法读取数据包 / cannot read the bundle: {exc}") from None
+    if not isinstance(doc, dict):
+        raise _fail("包必须是 JSON 对象 / the bundle must be a JSON object")
+    try:
+        with session_scope(_sessions(db)) as session:
+            report = import_bundle(session, doc, actor=f"cli:{file.name}")
+    except ImportFailed as exc:
+        typer.echo(exc.message, err=True)
+        for err in exc.errors:
+            typer.echo(f"  - {err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo("导入完成 / imported: " + ", ".join(f"{k}={v}" for k, v in report.as_dict().items()))
+
+
+@server_app.command("station-key")
+def station_key(
+    station: Annotated[str, typer.Argument(help="收购站编号 / station id")], db: DbOpt = None
+) -> None:
+    """Issue (or rotate) a station's API key and print it once."""
+    from server.core.db import session_scope
+    from server.core.errors import DomainError
+    from server.stations.service import issue_station_key
+
+    try:
+        with session_scope(_sessions(db)) as session:
+            key = issue_station_key(session, station_id=station, actor="cli")
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(key)
+    typer.echo("请妥善保存，此密钥只显示一次 / keep it safe: this key is shown once", err=True)
+
+
+@server_app.command("add-user")
+def add_user(
+    name: Annotated[str, typer.Argument(help="用户名 / user name")],
+    role: Annotated[str, typer.Option(help="operator | reviewer | admin")],
+    cooperative: Annotated[str | None, typer.Option(help="合作社编号 / cooperative id")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="密码（不填则提示输入）/ password (prompted if absent)")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a user of the web API."""
+    from server.auth.service import create_user
+    from server.core.db import session_scope
+    from server.core.errors import DomainError
+
+    if password is None:
+        password = typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope(_sessions(db)) as session:
+            user = create_user(
+                session,
+                name=name,
+                role=role,
+                password=password,
+                cooperative_id=cooperative,
+                actor="cli",
+            )
+            uid = user.id
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"用户已创建 / user created: {name} (id {uid}, {role})")
+
+
+@payouts_app.command("run")
+def run(
+    cooperative: Annotated[str, typer.Option(help="合作社编号 / cooperative id")],
+    date_from: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print JSON")] = False,
+    by: Annotated[str, typer.Option(help="操作人 / who runs it (audit log)")] = "cli",
+    db: DbOpt = None,
+) -> None:
+    """Create a draft payout run for a period and print its lines."""
+    from server.core.db import session_scope
+    from server.core.errors import DomainError
+    from server.payouts.service import create_run, summarize
+
+    try:
+        start, end = date.fromisoformat(date_from), date.fromisoformat(date_to)
+    except ValueError as exc:
+        raise _fail(f"日期格式应为 YYYY-MM-DD / dates must be YYYY-MM-DD: {exc}", 2) from None
+    try:
+        with session_scope(_sessions(db)) as session:
+            r = create_run(
+                session, cooperative_id=cooperative, period_from=start, period_to=end, actor=by
+            )
+            summary = summarize(session, r)
+            doc = summary.as_json()
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    if as_json:
+        typer.echo(json.dumps(doc, ensure_ascii=False))
+        return
+    _print_run(summary, cooperative, start, end)
+
+
+def _print_run(summary: RunSummary, cooperative: str, start: date, end: date) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from gongfang.money import fen_to_yuan_str, grams_to_kg_str
+
+    table = Table(title=f"结算单 Payout run {summary.run.id} · {cooperative} · {start} – {end}")
+    for col in ("农户 farmer", "批次 lots", "净重 kg", "货款 元", "调整 元", "应付 元"):
+        table.add_column(col, justify="left" if col.startswith("农户") else "right")
+    for line in summary.lines:
+        table.add_row(
+            line.farmer,
+            str(line.lots),
+            grams_to_kg_str(line.net_g, 3),
+            fen_to_yuan_str(line.amount_fen),
+            fen_to_yuan_str(line.adjustments_fen),
+            fen_to_yuan_str(line.total_fen),
+        )
+    total = sum(line.total_fen for line in summary.lines)
+    table.add_row("合计 total", "", "", "", "", fen_to_yuan_str(total))
+    console = Console()
+    console.print(table)
+    if summary.unpriced:
+        ids = ", ".join(str(i) for i in summary.unpriced)
+        console.print(f"待定价批次 unpriced lots ({len(summary.unpriced)}): {ids}")
+    if summary.late:
+        ids = ", ".join(str(i) for i in summary.late)
+        console.print(f"迟到批次 late lots ({len(summary.late)}): {ids}")
+
+
+@payouts_app.command("approve")
+def approve(
+    run_id: Annotated[int, typer.Argument(help="结算单编号 / run id")],
+    by: Annotated[str, typer.Option("--by", help="审批人姓名（记入审计日志）/ approver's name")],
+    db: DbOpt = None,
+) -> None:
+    """Approve a draft run (the name goes into the audit log)."""
+    from server.core.db import session_scope
+    from server.core.errors import DomainError
+    from server.payouts.service import approve as approve_run
+    from server.payouts.service import get_run
+
+    try:
+        with session_scope(_sessions(db)) as session:
+            approve_run(session, run=get_run(session, run_id), actor=by)
+    except DomainError as exc:
+        detail = f"\n{json.dumps(exc.detail, ensure_ascii=False)}" if exc.detail else ""
+        raise _fail(exc.message + detail) from None
+    typer.echo(f"结算单 {run_id} 已审批 / run {run_id} approved by {by}")
+
+
+@payouts_app.command("export")
+def export(
+    run_id: Annotated[int, typer.Argument(help="结算单编号 / run id")],
+    out: Annotated[Path, typer.Option("--out", help="输出文件 .csv 或 .xlsx / output file")],
+    by: Annotated[str, typer.Option("--by", help="操作人 / who exports it")] = "cli",
+    db: DbOpt = None,
+) -> None:
+    """Export an approved run's bank batch as CSV or XLSX (by the file's suffix)."""
+    from server.core.db import session_scope
+    from server.core.errors import DomainError
+    from server.payouts.service import export_csv, export_xlsx, get_run
+
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise _fail("输出文件须为 .csv 或 .xlsx / the output must end in .csv or .xlsx", 2)
+    try:
+        with session_scope(_sessions(db)) as session:
+            r = get_run(session, run_id)
+            if suffix == ".csv":
+                out.write_text(export_csv(session, run=r, actor=by), encoding="utf-8")
+            else:
+                out.write_bytes(export_xlsx(session, run=r, actor=by))
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"已导出 / exported: {out}")
+
+
+@payouts_app.command("paid")
+def paid(
+    run_id: Annotated[int, typer.Argument(help="结算单编号 / run id")],
+    by: Annotated[str, typer.Option("--by", help="操作人 / who marks it")],
+    db: DbOpt = None,
+) -> None:
+    """Mark an exported run as paid."""
+    from server.core.db import session_scope
+    from server.core.errors import DomainError
+    from server.payouts.service import get_run, mark_paid
+
+    try:
+        with session_scope(_sessions(db)) as session:
+            mark_paid(session, run=get_run(session, run_id), actor=by)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"结算单 {run_id} 已付 / run {run_id} marked paid")

@@ -1,0 +1,481 @@
+"""Server benchmark (acceptance 5 of issue 3). Prints one JSON document.
+
+For SQLite and PostgreSQL (a throwaway cluster from tests.services.Postgres, which runs
+with fsync off like the test suite):
+- ingestion: lots/s through ``POST /api/v1/sync`` (batches of 500: an in-process client,
+  then a real uvicorn server with 1 and 2 workers and as many concurrent clients) and
+  through the service alone; baseline: a raw INSERT of equivalent rows, same batches;
+- payout run over 1,000,000 lots of 10,000 farmers (bulk-loaded with SQL, then timed:
+  the draft with its lines); baseline: a plain GROUP BY farmer over the same lots; the
+  approval (copying the lots into paid_lots) is timed too;
+- aggregate query over 90 days (stored daily aggregates); baseline: the same figures
+  recounted from the raw lots.
+Targets (issue 3): ingestion ≥ 5,000 lots/s on PostgreSQL, payout run ≤ 15 s, aggregate
+query ≤ 50 ms.
+
+Run: ``.venv/bin/python -m bench.bench_server [--lots 1000000] [--only sqlite]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+
+FARMERS = 10_000
+STATIONS = 50
+DAYS = 90
+BATCH = 500
+SECRET = "bench-secret-0123456789abcdef"  # noqa: S105 - a throwaway test secret
+
+
+def seed(factory: Any) -> None:
+    from server.contracts.models import Contract
+    from server.farmers.models import Farmer
+    from server.pricing.models import MarketPrice
+    from server.stations.models import Cooperative, Station
+
+    with factory() as s:
+        s.execute(insert(Cooperative), [{"id": "bench", "name": "bench"}])
+        s.execute(
+            insert(Station),
+            [{"id": f"s{i}", "cooperative_id": "bench", "name": f"s{i}"} for i in range(STATIONS)],
+        )
+        s.execute(
+            insert(Farmer),
+            [
+                {
+                    "id": f"F{i}",
+                    "cooperative_id": "bench",
+                    "name": f"农户{i}",
+                    "low_income": i % 3 == 0,
+                }
+                for i in range(FARMERS)
+            ],
+        )
+        s.execute(
+            insert(Contract),
+            [
+                {
+                    "id": f"K{i}",
+                    "farmer_id": f"F{i}",
+                    "product": "strawberry",
+                    "signed_on": date(2025, 12, 1),
+                    "valid_from": date(2026, 1, 1),
+                    "valid_to": date(2026, 12, 31),
+                    "floor_extra_fen_per_kg": 1300,
+                    "floor_class_i_fen_per_kg": 1000,
+                    "floor_class_ii_fen_per_kg": 700,
+                    "premium_pct": "20",
+                    "quota_g": 200_000,
+                    "reject_fen_per_kg": 0,
+                    "quota_used_g": 0,
+                }
+                for i in range(FARMERS)
+            ],
+        )
+        s.execute(
+            insert(MarketPrice),
+            [
+                {
+                    "cooperative_id": "bench",
+                    "product": "strawberry",
+                    "grade": g,
+                    "day": date(2026, 1, 1) + timedelta(days=d),
+                    "fen_per_kg": 1000 + 10 * (d % 30),
+                }
+                for d in range(150)
+                for g in ("extra", "class_i", "class_ii")
+            ],
+        )
+        s.commit()
+
+
+PG_BULK = """
+INSERT INTO lots (id, station_id, farmer_id, cooperative_id, product, grade, gross_g, tare_g,
+  net_g, graded_by, items, image_hashes, captured_at, intake_date, cold_room, operator,
+  content_hash, received_at, contract_id, status, amount_fen, unpriced_reason)
+SELECT md5('bulk' || n)::uuid, 's' || (n % 50), 'F' || (n % 10000), 'bench', 'strawberry',
+  (ARRAY['extra','class_i','class_ii','reject'])[1 + n % 4], 1200 + n % 5000, 200,
+  1000 + n % 5000, '{}'::json, '[]'::json, '[]'::json,
+  timestamptz '2026-01-01 02:00+00' + make_interval(days => n % 90),
+  date '2026-01-01' + (n % 90), NULL, NULL, md5(n::text), now(), 'K' || (n % 10000),
+  'priced', (1000 + n % 5000) * 13 / 10, NULL
+FROM generate_series(1, :n) AS n
+"""
+SQLITE_BULK = """
+WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :n)
+INSERT INTO lots (id, station_id, farmer_id, cooperative_id, product, grade, gross_g, tare_g,
+  net_g, graded_by, items, image_hashes, captured_at, intake_date, cold_room, operator,
+  content_hash, received_at, contract_id, status, amount_fen, unpriced_reason)
+SELECT printf('%032x', n + 4294967296), 's' || (n % 50), 'F' || (n % 10000), 'bench',
+  'strawberry', CASE n % 4 WHEN 0 THEN 'extra' WHEN 1 THEN 'class_i' WHEN 2 THEN 'class_ii'
+  ELSE 'reject' END, 1200 + n % 5000, 200, 1000 + n % 5000, '{}', '[]', '[]',
+  datetime('2026-01-01 02:00:00', '+' || (n % 90) || ' days'),
+  date('2026-01-01', '+' || (n % 90) || ' days'), NULL, NULL, printf('%064x', n),
+  datetime('now'), 'K' || (n % 10000), 'priced', (1000 + n % 5000) * 13 / 10, NULL
+FROM s
+"""
+REBUILD_AGG = """
+INSERT INTO daily_aggregates (day, station_id, product, grade, lots, net_g, unpriced_lots,
+  amount_fen)
+SELECT intake_date, station_id, product, grade, count(*), sum(net_g),
+  sum(CASE WHEN amount_fen IS NULL THEN 1 ELSE 0 END), coalesce(sum(amount_fen), 0)
+FROM lots GROUP BY intake_date, station_id, product, grade
+"""
+
+
+def lot_bodies(n_batches: int, start: datetime, tag: int) -> list[list[dict[str, Any]]]:
+    batches = []
+    k = 0
+    for _b in range(n_batches):
+        lots = []
+        for _i in range(BATCH):
+            k += 1
+            net = 800 + (k * 37) % 6000
+            lots.append(
+                {
+                    "id": str(uuid.UUID(int=(tag << 64) + k, version=4)),
+                    "station": "s0",
+                    "farmer": f"F{(k * 7919) % FARMERS}",
+                    "product": "strawberry",
+                    "grade": ("extra", "class_i", "class_ii", "reject")[k % 4],
+                    "gross_g": net + 300,
+                    "tare_g": 300,
+                    "net_g": net,
+                    "graded_by": {
+                        "kind": "model",
+                        "model_name": "strawberry",
+                        "model_version": "1",
+                    },
+                    "captured_at": (start + timedelta(seconds=k * 3)).isoformat(),
+                }
+            )
+        batches.append(lots)
+    return batches
+
+
+def bench_ingestion(url: str, factory: Any, n_batches: int) -> dict[str, Any]:
+    from fastapi.testclient import TestClient
+
+    from gongfang.settings import ServerSettings
+    from gongfang.wire import LotRecord
+    from server.core.db import session_scope
+    from server.lots.models import Lot
+    from server.lots.service import ingest_lots
+    from server.main import create_app
+    from server.stations.service import issue_station_key
+
+    with session_scope(factory) as s:
+        key = issue_station_key(s, station_id="s0")
+    app = create_app(ServerSettings.load(database_url=url, secret_key=SECRET, auto_migrate=False))
+    out: dict[str, Any] = {}
+    with TestClient(app) as client:
+        bodies = [
+            json.dumps({"station": "s0", "lots": b}).encode()
+            for b in lot_bodies(n_batches, datetime(2026, 4, 1, 1, tzinfo=UTC), 1)
+        ]
+        t0 = time.perf_counter()
+        for body in bodies:
+            res = client.post(
+                "/api/v1/sync",
+                content=body,
+                headers={"X-Api-Key": key, "Content-Type": "application/json"},
+            )
+            assert res.status_code == 200, res.text
+        http_s = time.perf_counter() - t0
+        # Re-sending everything: all duplicates (the idempotent path).
+        t0 = time.perf_counter()
+        for body in bodies[:4]:
+            res = client.post(
+                "/api/v1/sync",
+                content=body,
+                headers={"X-Api-Key": key, "Content-Type": "application/json"},
+            )
+            assert all(a["result"] == "duplicate" for a in res.json()["lots"])
+        dup_s = time.perf_counter() - t0
+    app.state.engine.dispose()
+    records = [
+        [LotRecord.model_validate(x) for x in b]
+        for b in lot_bodies(n_batches, datetime(2026, 5, 1, 1, tzinfo=UTC), 2)
+    ]
+    t0 = time.perf_counter()
+    for batch in records:
+        with session_scope(factory) as s:
+            ingest_lots(s, lots=batch)
+    service_s = time.perf_counter() - t0
+    # Baseline: the same number of rows, already priced, inserted raw in the same batches.
+    raw_batches = []
+    for b in lot_bodies(n_batches, datetime(2026, 6, 1, 1, tzinfo=UTC), 3):
+        rows = []
+        for x in b:
+            rows.append(
+                {
+                    "id": uuid.UUID(x["id"]),
+                    "station_id": "s0",
+                    "farmer_id": x["farmer"],
+                    "cooperative_id": "bench",
+                    "product": "strawberry",
+                    "grade": x["grade"],
+                    "gross_g": x["gross_g"],
+                    "tare_g": x["tare_g"],
+                    "net_g": x["net_g"],
+                    "graded_by": x["graded_by"],
+                    "items": [],
+                    "image_hashes": [],
+                    "captured_at": datetime.fromisoformat(x["captured_at"]),
+                    "intake_date": date(2026, 6, 1),
+                    "content_hash": "0" * 64,
+                    "received_at": datetime.now(UTC),
+                    "contract_id": None,
+                    "status": "unpriced",
+                    "amount_fen": None,
+                }
+            )
+        raw_batches.append(rows)
+    t0 = time.perf_counter()
+    for rows in raw_batches:
+        with session_scope(factory) as s:
+            s.execute(insert(Lot), rows)
+    raw_s = time.perf_counter() - t0
+    n = n_batches * BATCH
+    out["lots"] = n
+    out["http_lots_per_s"] = round(n / http_s)  # in-process TestClient, one request at a time
+    out["service_lots_per_s"] = round(n / service_s)
+    out["duplicate_resend_lots_per_s"] = round(4 * BATCH / dup_s)
+    out["baseline_raw_insert_lots_per_s"] = round(n / raw_s)
+    out["ratio_http_to_raw_insert"] = round(raw_s / http_s, 3)
+    return out
+
+
+def bench_payout_and_aggregates(url: str, factory: Any, engine: Any, n_lots: int) -> dict[str, Any]:
+    from server.aggregates.service import query, totals
+    from server.core.db import session_scope
+    from server.lots.models import Lot
+    from server.payouts.service import approve, create_run, get_run, summarize
+
+    out: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(
+            text(PG_BULK if engine.dialect.name == "postgresql" else SQLITE_BULK), {"n": n_lots}
+        )
+        conn.execute(text("DELETE FROM daily_aggregates"))
+        conn.execute(text(REBUILD_AGG))
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    out["bulk_load_s"] = round(time.perf_counter() - t0, 2)
+    first, last = date(2026, 1, 1), date(2026, 3, 31)
+
+    # Baseline: a plain GROUP BY farmer over the same lots (nothing materialised).
+    t0 = time.perf_counter()
+    with factory() as s:
+        rows = s.execute(
+            select(Lot.farmer_id, func.count(), func.sum(Lot.net_g), func.sum(Lot.amount_fen))
+            .where(Lot.cooperative_id == "bench", Lot.status == "priced", Lot.intake_date <= last)
+            .group_by(Lot.farmer_id)
+        ).all()
+    baseline_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    with session_scope(factory) as s:
+        run = create_run(
+            s, cooperative_id="bench", period_from=first, period_to=last, actor="bench"
+        )
+        summary = summarize(s, run)
+    run_s = time.perf_counter() - t0
+    assert len(summary.lines) == len(rows) == FARMERS
+    assert sum(line.amount_fen for line in summary.lines) == sum(int(r[3]) for r in rows)
+    t0 = time.perf_counter()
+    with session_scope(factory) as s:
+        approve(s, run=get_run(s, run.id), actor="bench")
+    approve_s = time.perf_counter() - t0
+    out["payout_run"] = {
+        "lots": sum(line.lots for line in summary.lines),
+        "farmers": len(summary.lines),
+        "run_s": round(run_s, 2),
+        "target_s": 15,
+        "baseline_group_by_s": round(baseline_s, 2),
+        "ratio_to_baseline": round(run_s / baseline_s, 2),
+        "approve_s": round(approve_s, 2),
+        "approve_note": "approval copies the 1M lots into paid_lots (no stated target)",
+    }
+
+    def timed(fn: Any, reps: int = 15) -> float:
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            with factory() as s:
+                fn(s)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    station_q = timed(lambda s: query(s, first_day=first, last_day=last, station_ids=["s7"]))
+    all_rows_q = timed(lambda s: query(s, first_day=first, last_day=last), reps=5)
+    totals_q = timed(lambda s: totals(s, first_day=first, last_day=last))
+    recount_s = timed(
+        lambda s: s.execute(
+            select(
+                Lot.station_id,
+                Lot.product,
+                Lot.grade,
+                func.count(),
+                func.sum(Lot.net_g),
+                func.sum(Lot.amount_fen),
+            )
+            .where(Lot.intake_date >= first, Lot.intake_date <= last)
+            .group_by(Lot.station_id, Lot.product, Lot.grade)
+        ).all(),
+        reps=3,
+    )
+    out["aggregate_query_90d"] = {
+        "one_station_daily_rows_ms": round(station_q * 1000, 2),
+        "all_stations_daily_rows_ms": round(all_rows_q * 1000, 2),
+        "all_stations_totals_ms": round(totals_q * 1000, 2),
+        "target_ms": 50,
+        "baseline_recount_from_lots_ms": round(recount_s * 1000, 1),
+        "ratio_totals_to_recount": round(totals_q / recount_s, 4),
+    }
+    return out
+
+
+def bench_db(name: str, url: str, n_lots: int, n_batches: int) -> dict[str, Any]:
+    from server.core.db import make_engine, session_factory, upgrade
+
+    t0 = time.perf_counter()
+    upgrade(url)
+    engine = make_engine(url)
+    factory = session_factory(engine)
+    seed(factory)
+    result: dict[str, Any] = {"database": name, "seed_s": round(time.perf_counter() - t0, 2)}
+    result.update(bench_payout_and_aggregates(url, factory, engine, n_lots))
+    result["ingestion"] = bench_ingestion(url, factory, n_batches)
+    with factory() as s:
+        from server.stations.service import issue_station_key
+
+        key = issue_station_key(s, station_id="s0")
+        s.commit()
+    result["ingestion"]["uvicorn"] = [
+        bench_uvicorn(url, key, n_batches, workers) for workers in (1, 2)
+    ]
+    if name == "postgresql":
+        result["ingestion"]["target_lots_per_s"] = 5000
+    engine.dispose()
+    print(json.dumps({name: result}), file=sys.stderr, flush=True)  # partial, as it goes
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lots", type=int, default=1_000_000)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    from tests.services import Postgres
+
+    results: dict[str, Any] = {"batch_size": BATCH, "farmers": FARMERS, "days": DAYS}
+    with tempfile.TemporaryDirectory(prefix="gf-bench-") as tmp:
+        if args.only in (None, "sqlite"):
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            results["sqlite"] = bench_db("sqlite", url, args.lots, args.batches)
+        if args.only in (None, "postgresql"):
+            pg = Postgres().start()
+            try:
+                results["postgresql"] = bench_db(
+                    "postgresql", pg.new_database(), args.lots, args.batches
+                )
+                results["postgresql"]["note"] = "test cluster: fsync=off, synchronous_commit=off"
+            finally:
+                pg.close()
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def bench_uvicorn(url: str, key: str, n_batches: int, workers: int) -> dict[str, Any]:
+    """Ingestion through a real uvicorn server (own processes), ``workers`` clients at once."""
+    import concurrent.futures
+    import os
+    import subprocess
+
+    import httpx
+
+    from gongfang.embedded_broker import free_port
+
+    port = free_port()
+    env = dict(
+        os.environ,
+        GONGFANG_SERVER_DATABASE_URL=url,
+        GONGFANG_SERVER_SECRET_KEY=SECRET,
+        GONGFANG_SERVER_AUTO_MIGRATE="0",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "server.main:create_app",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not come up")
+            time.sleep(0.2)
+        bodies = [
+            json.dumps({"station": "s0", "lots": b}).encode()
+            for b in lot_bodies(n_batches, datetime(2026, 7, 1, 1, tzinfo=UTC), 4 + workers)
+        ]
+        headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+
+        def post_all(chunk: list[bytes]) -> None:
+            with httpx.Client(base_url=base, timeout=120) as client:
+                for body in chunk:
+                    res = client.post("/api/v1/sync", content=body, headers=headers)
+                    assert res.status_code == 200, res.text
+                    assert all(a["result"] == "accepted" for a in res.json()["lots"])
+
+        chunks = [bodies[i::workers] for i in range(workers)]
+        t0 = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            list(pool.map(post_all, chunks))
+        elapsed = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "workers": workers,
+        "clients": workers,
+        "lots": n_batches * BATCH,
+        "lots_per_s": round(n_batches * BATCH / elapsed),
+    }
+
+
+if __name__ == "__main__":
+    main()

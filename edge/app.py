@@ -1,0 +1,446 @@
+"""``EdgeNode``: wires the MQTT link, lot workflow, cold rooms, outbox, sync, receipts and
+the operator API of one station box.
+
+Threads: paho's network thread calls :meth:`EdgeNode.handle` for every parsed message
+(weights, scans, frames, climate, doors); grading, receipts, sync and the cold-room tick
+each have their own thread; the operator API runs uvicorn on another. Everything that must
+survive a power cut goes through :class:`edge.outbox.EdgeStore` first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from edge.coldchain import PROFILES, AlarmEvent, ColdChainMonitor
+from edge.mqtt.client import Inbound, MqttLink
+from edge.outbox.store import EdgeStore, now_ms
+from edge.receipts.render import receipt_paths
+from edge.receipts.worker import ReceiptWorker
+from edge.station.directory import Directory
+from edge.station.grading_port import GradingPort
+from edge.station.workflow import Station
+from edge.sync.loop import SyncConfig, SyncLoop, cached_directory
+from gongfang import wire
+from gongfang.settings import EMBEDDED_MQTT, EdgeSettings
+
+log = logging.getLogger(__name__)
+
+MONITOR_STATE_KEY = "coldchain_monitor"
+STATUS_EVERY_S = 5.0
+STATE_EVERY_S = 5.0
+MAX_DEVICES = 256  # device ids come from the network: keep the table bounded
+
+
+def _percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return round(ordered[k], 3)
+
+
+class EdgeNode:
+    """One station's edge node: ``start()``, ``status()``, ``stop()``."""
+
+    def __init__(self, settings: EdgeSettings) -> None:
+        self.settings = settings
+        self.topics = wire.Topics(settings.station)
+        self.data_dir = Path(settings.data_dir)
+        self.store: EdgeStore | Any = None
+        self.station: Station | Any = None
+        self.http_url: str | None = None
+        self._broker: Any = None
+        self._link: MqttLink | None = None
+        self._sync: SyncLoop | None = None
+        self._grading: GradingPort | None = None
+        self._receipts: ReceiptWorker | None = None
+        self._monitor: ColdChainMonitor | None = None
+        self._monitor_lock = threading.Lock()
+        self._tick_stop = threading.Event()
+        self._tick_thread: threading.Thread | None = None
+        self._http_server: Any = None
+        self._http_thread: threading.Thread | None = None
+        self._started_ms: int | None = None
+        self._devices: dict[str, str] = {}
+        self.counters: dict[str, int] = {"handler_errors": 0, "scan_rejected": 0}
+        self.directory = Directory()
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self) -> EdgeNode:
+        s = self.settings
+        self._started_ms = now_ms()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = EdgeStore(self.data_dir / "edge.db")
+        cached, _ = cached_directory(self.store)
+        if cached is not None:
+            self.directory.replace(cached)
+        self._monitor = self._restore_monitor()
+        self.station = Station(
+            settings=s, store=self.store, directory=self.directory, on_lot_stored=self._lot_stored
+        )
+        self._grading = GradingPort(
+            products=self.station.products, on_graded=self.station.on_graded
+        )
+        self._grading.start()
+        if s.receipts_enabled:
+            self._receipts = ReceiptWorker(
+                store=self.store,
+                directory=self.directory,
+                station=s.station,
+                base_dir=self.data_dir / "receipts",
+                printer=s.printer,
+            )
+            self._receipts.start()
+        if s.server_url and s.api_key:
+            self._sync = SyncLoop(
+                store=self.store,
+                config=SyncConfig(
+                    server_url=s.server_url,
+                    api_key=s.api_key,
+                    station=s.station,
+                    batch_size=s.sync_batch_size,
+                    interval_s=s.sync_interval_s,
+                    max_backoff_s=s.sync_max_backoff_s,
+                    timeout_s=s.sync_timeout_s,
+                    directory_refresh_s=s.directory_refresh_s,
+                ),
+                on_directory=self.directory.replace,
+            )
+            self._sync.start()
+        else:
+            log.warning("未配置服务器，批次只保存在本地 / no server configured: lots stay local")
+        url = s.mqtt_url
+        if url == EMBEDDED_MQTT:
+            from gongfang.embedded_broker import EmbeddedBroker
+
+            self._broker = EmbeddedBroker().start()
+            url = self._broker.url
+        self._link = MqttLink(
+            url=url,
+            station=s.station,
+            client_id=f"gf-edge-{s.station}",
+            on_message=self.handle,
+            subscriptions=self.topics.subscriptions(),
+            status_device="edge",
+        )
+        self._link.start()
+        self._tick_stop.clear()
+        self._tick_thread = threading.Thread(target=self._tick_loop, name="edge-tick", daemon=True)
+        self._tick_thread.start()
+        if s.http_enabled:
+            self._start_http()
+        log.info("edge node %s started (mqtt %s, http %s)", s.station, url, self.http_url)
+        return self
+
+    def stop(self) -> None:
+        """Clean shutdown: stop intake first, then flush state, then close the store."""
+        if self._http_server is not None:
+            self._http_server.should_exit = True
+            if self._http_thread is not None:
+                self._http_thread.join(10)
+            self._http_server = None
+        if self._link is not None:
+            self._link.stop()
+            self._link = None
+        self._tick_stop.set()
+        if self._tick_thread is not None:
+            self._tick_thread.join(10)
+            self._tick_thread = None
+        if self._grading is not None:
+            self._grading.stop()
+        if self._receipts is not None:
+            self._receipts.stop()
+        if self._sync is not None:
+            self._sync.stop()
+            self._sync = None
+        if self.store is not None:
+            self._save_monitor()
+            self.store.close()
+            self.store = None
+        if self._broker is not None:
+            self._broker.stop()
+            self._broker = None
+
+    def __enter__(self) -> EdgeNode:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def preload_graders(self) -> dict[str, str]:
+        """Load every lane's grader now rather than at the first frame (ONNX start-up);
+        returns product → "model", "placeholder" or the load error."""
+        return self._grading.preload() if self._grading is not None else {}
+
+    def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        return self._link is not None and self._link.wait_connected(timeout_s)
+
+    # ------------------------------------------------------------ inbound messages
+
+    def handle(self, msg: Inbound) -> None:
+        """One parsed MQTT message (paho's thread). Never raises: errors are counted."""
+        try:
+            self._dispatch(msg)
+        except Exception:
+            self.counters["handler_errors"] += 1
+            log.exception("handling %s failed", msg.topic)
+
+    def _dispatch(self, msg: Inbound) -> None:
+        kind, ident, payload = msg.topic.kind, msg.topic.ident, msg.payload
+        if ident is None:
+            return
+        if kind is wire.TopicKind.SCALE_READING:
+            self.station.on_reading(ident, payload)
+        elif kind is wire.TopicKind.CLIMATE:
+            with self._monitor_lock:
+                events = self._monitor.on_climate(ident, payload) if self._monitor else []
+            self._alarm_events(events)
+        elif kind is wire.TopicKind.DOOR:
+            with self._monitor_lock:
+                events = self._monitor.on_door(ident, payload) if self._monitor else []
+            self._alarm_events(events)
+        elif kind is wire.TopicKind.CAMERA_FRAME:
+            sha = hashlib.sha256(payload).hexdigest()
+            if self.station.on_frame_received(ident, sha, msg.received_ms) and self._grading:
+                self._grading.submit(ident, payload, msg.received_ms)
+        elif kind is wire.TopicKind.SCANNER_CODE:
+            from edge.errors import WorkflowError
+
+            try:
+                self.station.on_scan(ident, payload.code)
+            except WorkflowError as exc:
+                self.counters["scan_rejected"] += 1
+                log.warning("scan on %s rejected: %s", ident, exc)
+        elif kind is wire.TopicKind.DEVICE_STATUS:
+            if ident in self._devices or len(self._devices) < MAX_DEVICES:
+                self._devices[ident] = str(payload)
+
+    # ------------------------------------------------------------ lots
+
+    def _lot_stored(self, lot: wire.LotRecord, lane: str) -> None:
+        if self._link is not None:
+            self._link.publish_json(
+                self.topics.edge_lot, {**lot.model_dump(mode="json"), "lane": lane}, qos=1
+            )
+        if self._receipts is not None:
+            self._receipts.submit(str(lot.id))
+        if self._sync is not None:
+            self._sync.wake()
+
+    def wake_sync(self) -> None:
+        if self._sync is not None:
+            self._sync.wake()
+
+    def receipt_paths(self, lot: wire.LotRecord) -> tuple[Path, Path]:
+        return receipt_paths(self.data_dir / "receipts", lot)
+
+    def lot_stay(self, lot_id: str) -> dict[str, Any] | None:
+        """The lot's cold-room stay so far (or as closed at dispatch): excursions, shelf life."""
+        stay = self.store.stay(lot_id)
+        if stay is None:
+            return None
+        room, from_ms, to_ms, report = stay
+        if to_ms is not None:
+            return {"room": room, "from_ms": from_ms, "to_ms": to_ms, "open": False, **report}
+        return {
+            "room": room,
+            "from_ms": from_ms,
+            "to_ms": None,
+            "open": True,
+            **self._stay_report(room, from_ms, now_ms()),
+        }
+
+    def dispatch_lot(self, lot_id: str) -> dict[str, Any] | None:
+        """The lot leaves its cold room: its stay report is fixed and kept with the lot."""
+        stay = self.store.stay(lot_id)
+        if stay is None or stay[2] is not None:
+            return None
+        room, from_ms, _, _ = stay
+        to = now_ms()
+        report = self._stay_report(room, from_ms, to)
+        self.store.close_stay(lot_id, to, report)
+        return {"room": room, "from_ms": from_ms, "to_ms": to, "open": False, **report}
+
+    def _stay_report(self, room: str, from_ms: int, to_ms: int) -> dict[str, Any]:
+        with self._monitor_lock:
+            if self._monitor is None:
+                return {}
+            try:
+                report = self._monitor.stay_report(room, from_ms, to_ms)
+            except (KeyError, ValueError) as exc:  # a room no longer configured
+                return {"error": f"无法计算 / no stay report: {exc}"}
+        doc: dict[str, Any] = _plain(report)
+        return doc
+
+    # ------------------------------------------------------------ cold rooms
+
+    def _restore_monitor(self) -> ColdChainMonitor:
+        rooms = {room: PROFILES[profile] for room, profile in self.settings.rooms.items()}
+        state = self.store.get(MONITOR_STATE_KEY)
+        monitor = ColdChainMonitor(station=self.settings.station, rooms=rooms)
+        if state:
+            try:
+                monitor.from_state(state)
+            except Exception:  # a state from an older version must not stop the station
+                log.exception("cold-room state not restored; starting fresh")
+        return monitor
+
+    def _save_monitor(self) -> None:
+        with self._monitor_lock:
+            if self._monitor is None:
+                return
+            state = self._monitor.to_state()
+        self.store.put(MONITOR_STATE_KEY, state)
+
+    def _alarm_events(self, events: list[AlarmEvent]) -> None:
+        for ev in events:
+            self.store.record_alarm(ev.record)
+            if self._link is not None:
+                self._link.publish_json(
+                    self.topics.edge_alarm,
+                    {"event": ev.kind, **ev.record.model_dump(mode="json")},
+                    qos=1,
+                )
+        if events and self._sync is not None:
+            self._sync.wake()
+
+    def tick(self, now: int | None = None) -> None:
+        """Run the cold-room clocks and move finished minute summaries to the outbox."""
+        now = now_ms() if now is None else now
+        with self._monitor_lock:
+            if self._monitor is None:
+                return
+            events = self._monitor.tick(now)
+            summaries = self._monitor.pop_minute_summaries(now)
+        self._alarm_events(events)
+        if summaries:
+            self.store.record_climate(summaries)
+            if self._sync is not None:
+                self._sync.wake()
+
+    def _tick_loop(self) -> None:
+        last_status = last_state = 0.0
+        while not self._tick_stop.wait(self.settings.tick_interval_s):
+            try:
+                self.tick()
+                mono = time.monotonic()
+                if mono - last_state >= STATE_EVERY_S:
+                    self._save_monitor()
+                    last_state = mono
+                if mono - last_status >= STATUS_EVERY_S and self._link is not None:
+                    self._link.publish_json(
+                        self.topics.edge_status, self._brief_status(), qos=1, retain=True
+                    )
+                    last_status = mono
+            except Exception:
+                log.exception("tick failed")
+
+    # ------------------------------------------------------------ status
+
+    def _brief_status(self) -> dict[str, Any]:
+        depth = self.store.depth()
+        sync = self._sync.state() if self._sync else {"status": "disabled"}
+        return {
+            "ts_ms": now_ms(),
+            "outbox": depth["total"],
+            "parked": depth["parked"],
+            "sync": sync["status"],
+            "last_sync_ms": sync.get("last_success_ms"),
+        }
+
+    def status(self) -> dict[str, Any]:
+        """Everything the operator console shows (plain JSON types)."""
+        depth = self.store.depth()
+        sync = self._sync.state() if self._sync else {"status": "disabled"}
+        with self._monitor_lock:
+            rooms = _plain(self._monitor.snapshot()) if self._monitor else {}
+            alarms = (
+                [a.model_dump(mode="json") for a in self._monitor.active_alarms()]
+                if self._monitor
+                else []
+            )
+        link = self._link
+        latencies = list(self.station.latencies_ms)
+        return {
+            "station": self.settings.station,
+            "started_ms": self._started_ms,
+            "mqtt": {
+                "connected": bool(link and link.connected),
+                "stats": _plain(link.stats()) if link else None,
+            },
+            **self.station.status(),
+            "outbox": depth,
+            "parked": depth["parked"],
+            "sync": sync,
+            "last_successful_sync_ms": sync.get("last_success_ms"),
+            "directory_loaded": self.directory.loaded,
+            "rooms": rooms,
+            "active_alarms": alarms,
+            "devices": dict(self._devices),
+            "node_counters": dict(self.counters),
+            "receipts": None
+            if self._receipts is None
+            else {
+                "made": self._receipts.made,
+                "printed": self._receipts.printed,
+                "backlog": self._receipts.backlog,
+                "errors": self._receipts.errors,
+                "last_error": self._receipts.last_error,
+            },
+            "grading": None
+            if self._grading is None
+            else {"graded": self._grading.graded, "errors": self._grading.errors},
+            "lot_latency_ms": {
+                "n": len(latencies),
+                "p50": _percentile(latencies, 50),
+                "p99": _percentile(latencies, 99),
+            },
+        }
+
+    # ------------------------------------------------------------ HTTP
+
+    def _start_http(self) -> None:
+        import uvicorn
+
+        from edge.station.api import build_app
+
+        config = uvicorn.Config(
+            build_app(self),
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        self._http_server = server
+        self._http_thread = threading.Thread(target=server.run, name="edge-http", daemon=True)
+        self._http_thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline and self._http_thread.is_alive():
+            time.sleep(0.02)
+        if not server.started:
+            log.error("本地操作接口未能启动 / operator API did not start")
+            return
+        port = server.servers[0].sockets[0].getsockname()[1]
+        self.http_url = f"http://{self.settings.http_host}:{port}"
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses / pydantic models / containers → JSON-friendly values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

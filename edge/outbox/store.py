@@ -1,0 +1,364 @@
+"""The edge's one local SQLite database: lots, the outbox and everything else kept on disk.
+
+A lot and its outbox entry are written in ONE transaction (WAL, ``synchronous=FULL``), so a
+power cut or SIGKILL at any moment leaves either both or neither. The lot's UUID is made
+before the write and is the server's idempotency key: an entry sent, stored by the server
+and not yet removed here (killed in between) is simply sent again and acknowledged as a
+duplicate.
+
+Tables: ``lots`` (the lot as recorded, plus local-only columns), ``outbox`` (what still
+has to reach the server, in order), ``parked`` (what the server refused: kept for a
+person, never retried in a loop), ``alarms``, ``climate`` (minute summaries),
+``kv`` (directory cache, monitor state, last sync…).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from edge.errors import StoreError
+from gongfang import wire
+
+Kind = Literal["lot", "alarm", "climate"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lots (
+    id TEXT PRIMARY KEY,
+    lane TEXT NOT NULL,
+    captured_ms INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    receipt_done INTEGER NOT NULL DEFAULT 0,
+    stay TEXT,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lots_captured ON lots (captured_ms);
+CREATE INDEX IF NOT EXISTS lots_receipt ON lots (receipt_done);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('lot', 'alarm', 'climate')),
+    item_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_item ON outbox (kind, item_id);
+CREATE TABLE IF NOT EXISTS parked (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    result TEXT NOT NULL,
+    message TEXT NOT NULL,
+    parked_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alarms (
+    id TEXT PRIMARY KEY,
+    room TEXT NOT NULL,
+    record TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS climate (
+    room TEXT NOT NULL,
+    minute_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (room, minute_ms)
+);
+CREATE TABLE IF NOT EXISTS lot_stays (
+    lot_id TEXT PRIMARY KEY REFERENCES lots (id),
+    room TEXT NOT NULL,
+    from_ms INTEGER NOT NULL,
+    to_ms INTEGER,
+    report TEXT
+);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    seq: int
+    kind: Kind
+    item_id: str
+    body: str  # the item's JSON, exactly as it goes on the wire
+
+    def doc(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLot:
+    record: wire.LotRecord
+    lane: str
+    receipt_done: bool
+
+
+class EdgeStore:
+    """Thread-safe access to the edge database (one connection, one lock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the lot and its
+            # outbox entry are one explicit transaction.
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"无法打开本地数据库 / cannot open the edge database {path}: {exc}"
+            ) from exc
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    # ------------------------------------------------------------ lots
+
+    def record_lot(self, lot: wire.LotRecord, *, lane: str) -> bool:
+        """Store a lot and queue it for the server, atomically.
+
+        Returns False (and writes nothing) if a lot with this id is already stored: the id
+        is the idempotency key, so recording the same lot twice is harmless.
+        """
+        body = lot.model_dump_json()
+        captured = wire.utc_ms(lot.captured_at)
+        lot_id = str(lot.id)
+        try:
+            with self._tx() as db:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO lots (id, lane, captured_ms, record, content_hash,"
+                    " created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                    (lot_id, lane, captured, body, lot.content_hash(), now_ms()),
+                )
+                if cur.rowcount == 0:
+                    return False
+                db.execute(
+                    "INSERT INTO outbox (kind, item_id, body, created_ms) VALUES ('lot', ?, ?, ?)",
+                    (lot_id, body, now_ms()),
+                )
+                if lot.cold_room:
+                    db.execute(
+                        "INSERT INTO lot_stays (lot_id, room, from_ms) VALUES (?, ?, ?)",
+                        (lot_id, lot.cold_room, captured),
+                    )
+        except sqlite3.Error as exc:
+            raise StoreError(f"批次未能保存 / lot {lot_id} not stored: {exc}") from exc
+        return True
+
+    def get_lot(self, lot_id: str) -> StoredLot | None:
+        rows = self._query("SELECT record, lane, receipt_done FROM lots WHERE id = ?", (lot_id,))
+        if not rows:
+            return None
+        record, lane, done = rows[0]
+        return StoredLot(wire.LotRecord.model_validate_json(record), lane, bool(done))
+
+    def recent_lots(self, limit: int = 50) -> list[StoredLot]:
+        rows = self._query(
+            "SELECT record, lane, receipt_done FROM lots ORDER BY captured_ms DESC, id LIMIT ?",
+            (limit,),
+        )
+        return [StoredLot(wire.LotRecord.model_validate_json(r), ln, bool(d)) for r, ln, d in rows]
+
+    def all_lots(self) -> list[wire.LotRecord]:
+        rows = self._query("SELECT record FROM lots ORDER BY captured_ms, id")
+        return [wire.LotRecord.model_validate_json(r) for (r,) in rows]
+
+    def lot_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM lots")[0][0])
+
+    def lots_without_receipt(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT id FROM lots WHERE receipt_done = 0")]
+
+    def mark_receipt_done(self, lot_id: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE lots SET receipt_done = 1 WHERE id = ?", (lot_id,))
+
+    # ------------------------------------------------------------ cold-room stays
+
+    def open_stays(self) -> list[tuple[str, str, int]]:
+        """(lot id, room, from_ms) of lots still in a cold room."""
+        rows = self._query("SELECT lot_id, room, from_ms FROM lot_stays WHERE to_ms IS NULL")
+        return [(str(a), str(b), int(c)) for a, b, c in rows]
+
+    def stay(self, lot_id: str) -> tuple[str, int, int | None, Any] | None:
+        rows = self._query(
+            "SELECT room, from_ms, to_ms, report FROM lot_stays WHERE lot_id = ?", (lot_id,)
+        )
+        if not rows:
+            return None
+        room, from_ms, to_ms, report = rows[0]
+        return room, from_ms, to_ms, (json.loads(report) if report else None)
+
+    def close_stay(self, lot_id: str, to_ms: int, report: dict[str, Any]) -> bool:
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE lot_stays SET to_ms = ?, report = ? WHERE lot_id = ? AND to_ms IS NULL",
+                (to_ms, json.dumps(report, ensure_ascii=False), lot_id),
+            )
+            return cur.rowcount > 0
+
+    # ------------------------------------------------------------ alarms and climate
+
+    def record_alarm(self, record: wire.AlarmRecord) -> None:
+        """Upsert an alarm and queue its latest state (an unsent older state is replaced)."""
+        body = record.model_dump_json()
+        alarm_id = str(record.id)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO alarms (id, room, record, active, updated_ms) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET record = excluded.record,"
+                " active = excluded.active, updated_ms = excluded.updated_ms",
+                (alarm_id, record.room, body, int(record.cleared_at is None), now_ms()),
+            )
+            # Only the newest state of an alarm matters to the server; an entry being sent
+            # right now keeps its own seq and is removed by seq, so nothing is lost.
+            db.execute("DELETE FROM outbox WHERE kind = 'alarm' AND item_id = ?", (alarm_id,))
+            db.execute(
+                "INSERT INTO outbox (kind, item_id, body, created_ms) VALUES ('alarm', ?, ?, ?)",
+                (alarm_id, body, now_ms()),
+            )
+
+    def record_climate(self, summaries: Sequence[wire.ClimateSummary]) -> None:
+        if not summaries:
+            return
+        with self._tx() as db:
+            for s in summaries:
+                body = s.model_dump_json()
+                key = f"{s.room}@{wire.utc_ms(s.minute_start)}"
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO climate (room, minute_ms, body) VALUES (?, ?, ?)",
+                    (s.room, wire.utc_ms(s.minute_start), body),
+                )
+                if cur.rowcount:
+                    db.execute(
+                        "INSERT INTO outbox (kind, item_id, body, created_ms)"
+                        " VALUES ('climate', ?, ?, ?)",
+                        (key, body, now_ms()),
+                    )
+
+    def active_alarms(self) -> list[wire.AlarmRecord]:
+        rows = self._query("SELECT record FROM alarms WHERE active = 1 ORDER BY updated_ms")
+        return [wire.AlarmRecord.model_validate_json(r) for (r,) in rows]
+
+    # ------------------------------------------------------------ outbox
+
+    def next_batch(self, limit: int) -> list[OutboxEntry]:
+        rows = self._query(
+            "SELECT seq, kind, item_id, body FROM outbox ORDER BY seq LIMIT ?", (limit,)
+        )
+        return [OutboxEntry(int(s), k, str(i), str(b)) for s, k, i, b in rows]
+
+    def remove(self, seqs: Sequence[int]) -> None:
+        """Drop acknowledged entries (by seq: a newer state of the same alarm stays)."""
+        if not seqs:
+            return
+        with self._tx() as db:
+            db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+
+    def bump_attempts(self, seqs: Sequence[int]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(s,) for s in seqs]
+            )
+
+    def park(self, entry: OutboxEntry, *, result: str, message: str) -> None:
+        """Move an entry the server refused aside for a person to look at."""
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM outbox WHERE seq = ?", (entry.seq,))
+            if cur.rowcount:
+                db.execute(
+                    "INSERT OR REPLACE INTO parked (seq, kind, item_id, body, result, message,"
+                    " parked_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.seq,
+                        entry.kind,
+                        entry.item_id,
+                        entry.body,
+                        result,
+                        message[:500],
+                        now_ms(),
+                    ),
+                )
+
+    def unpark(self, seq: int) -> bool:
+        """Send a parked entry again (a person fixed the cause, e.g. added the farmer)."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT kind, item_id, body FROM parked WHERE seq = ?", (seq,)
+            ).fetchone()
+            if row is None:
+                return False
+            db.execute(
+                "INSERT INTO outbox (kind, item_id, body, created_ms) VALUES (?, ?, ?, ?)",
+                (row[0], row[1], row[2], now_ms()),
+            )
+            db.execute("DELETE FROM parked WHERE seq = ?", (seq,))
+            return True
+
+    def parked(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._query(
+            "SELECT seq, kind, item_id, result, message, parked_ms FROM parked"
+            " ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("seq", "kind", "item_id", "result", "message", "parked_ms")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def depth(self) -> dict[str, int]:
+        counts = {"lot": 0, "alarm": 0, "climate": 0}
+        for kind, n in self._query("SELECT kind, count(*) FROM outbox GROUP BY kind"):
+            counts[str(kind)] = int(n)
+        counts["total"] = sum(counts.values())
+        counts["parked"] = int(self._query("SELECT count(*) FROM parked")[0][0])
+        return counts
+
+    # ------------------------------------------------------------ key/value
+
+    def get(self, key: str) -> Any:
+        rows = self._query("SELECT value FROM kv WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def put(self, key: str, value: Any) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, ensure_ascii=False)),
+            )

@@ -1,0 +1,1 @@
+"""Transports that only move bytes (serial, Modbus RTU registers, MQTT messages)."""

@@ -1,0 +1,1 @@
+"""Helpers shared by the product models (preprocessing, metrics), numpy + OpenCV only."""

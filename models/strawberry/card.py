@@ -1,0 +1,193 @@
+"""MODEL_CARD.md for the strawberry classifier, rendered from its metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.strawberry import LABELS
+
+
+def _table(m: dict[str, Any]) -> str:
+    rows = ["| label | recall | precision | support |", "|---|---|---|---|"]
+    for lab, v in m["per_class"].items():
+        rows.append(f"| {lab} | {v['recall']:.3f} | {v['precision']:.3f} | {v['support']} |")
+    return "\n".join(rows)
+
+
+def _confusion(m: dict[str, Any]) -> str:
+    head = "| true \\ predicted | " + " | ".join(LABELS) + " |"
+    rows = [head, "|---" * (len(LABELS) + 1) + "|"]
+    for lab, row in zip(LABELS, m["confusion"], strict=True):
+        if sum(row):
+            rows.append(f"| {lab} | " + " | ".join(str(c) for c in row) + " |")
+    return "\n".join(rows)
+
+
+# Development runs of version 1.1.0 (R = Riseholme, B = brix balanced accuracy; defect
+# recall @ precision), all on the validation split after calibration.
+EXPERIMENTS = (
+    (
+        "early (shipped first, 1.0.0)",
+        "30 epochs, p_swap 0.5, free rotation for all crops",
+        "R 0.870, B 0.948, defect 0.68 @ 0.63; its test: R 0.874, B 0.919, defect 0.76 @ 0.66",
+    ),
+    ("B", "60 epochs, EMA 0.995, defect share 0.2", "R 0.832, B 0.938, defect 0.56 @ 0.70"),
+    ("C", "width 1.25, p_swap 0.35", "stopped for CPU time"),
+    (
+        "D",
+        "40 epochs, p_swap 0.3, field crops ±20° only, calibrated epoch choice, 2 seeds",
+        "2-net ensemble R 0.853, B 0.937, defect 0.60 @ 0.75; "
+        "seed 0 alone R 0.863, B 0.949, defect 0.64 @ 0.84 (**shipped**)",
+    ),
+    (
+        "E",
+        "25 epochs, label smoothing 0.05, wd 2e-3, defect share 0.25, 2 seeds",
+        "ensemble R 0.836, B 0.958, defect 0.56 @ 0.70",
+    ),
+)
+
+
+def render(meta: dict[str, Any], history: list[dict[str, float]]) -> str:
+    """The card text: data, licences, split, recipe, test metrics, limits."""
+    t = meta["test_metrics"]
+    sp = meta["split"]
+    rc = meta["recipe"]
+    tr = meta["training"]
+    cal = meta["calibration"]["logit_offsets"]
+    counts = "\n".join(
+        f"| {s} | " + ", ".join(f"{k} {v}" for k, v in c.items()) + " |"
+        for s, c in sp["counts"].items()
+    )
+    occ = t.get("occluded", {})
+    experiments = "\n".join(
+        ["| run | recipe | validation after calibration |", "|---|---|---|"]
+        + [f"| {a} | {b} | {c} |" for a, b, c in EXPERIMENTS]
+    )
+    ok = (
+        t["riseholme"]["balanced_accuracy"] >= 0.93
+        and t["brix"]["balanced_accuracy"] >= 0.93
+        and t["defect"]["recall"] >= 0.85
+        and t["defect"]["precision"] >= 0.6
+    )
+    status = "meets all targets" if ok else "**does NOT meet the targets** (numbers above)"
+    size = meta["input"]["size"][0]
+    d = t["defect"]
+    bal_r, bal_b = t["riseholme"]["balanced_accuracy"], t["brix"]["balanced_accuracy"]
+    n_turn = t["brix"]["per_class"]["turning"]["support"]
+    return f"""# {meta["name"]} {meta["version"]} — strawberry ripeness / defect classifier
+
+Labels (output order): {", ".join(f"`{x}`" for x in meta["labels"])}.
+Input: one fruit crop, RGB, {meta["input"]["size"][0]}×{meta["input"]["size"][1]}, NCHW float32,
+`(pixel/255 − mean)/std` with mean {meta["input"]["mean"]}, std {meta["input"]["std"]};
+resize: {meta["input"]["resize"]}. Output `probs` [N, 4]: softmax probabilities, with the
+horizontal-flip average and the calibrated logit offsets already inside the graph.
+ONNX opset {meta["opset"]}; runs with onnxruntime only (no torch at run time).
+
+## Data
+- **Riseholme-2021** (github.com/ctyeong/Riseholme-2021): single-fruit crops (~63×66 px)
+  from a robot camera in polytunnels at the University of Lincoln's Riseholme farm, expert
+  labels. Used: `unripe`, `ripe`, `anomalous` → `defect`. No licence file; research use.
+  Cite: T. Choi, O. Would, A. Salazar-Gomez, G. Cielniak, "Self-supervised Representation
+  Learning for Reliable Robotic Monitoring of Fruit Anomalies", ICRA 2022; and "Channel
+  Randomisation: Self-Supervised Representation Learning for Reliable Visual Anomaly
+  Detection in Specialty Crops", Computers and Electronics in Agriculture, 2024.
+- **brix-ripeness** (github.com/roxysoyo/Strawberry-Detection): 96×96 photos of picked
+  fruit on white, labels `unripe`, `partripe` → `turning`, `ripe` (with measured Brix/acid,
+  unused). No licence file; research use.
+- Photos are read in place from `../shared/data` (or `GONGFANG_DATA`); never copied here.
+
+### `occluded` (Riseholme, healthy fruit partly hidden)
+Kept out of the label set, because its ripeness is not labelled, but used in training as a
+*partial label*: the loss for an occluded crop is −log(1 − p(defect)), i.e. "this is not a
+defect, ripeness unknown". Leaves and neighbouring fruit across a healthy berry are the
+commonest thing a defect detector confuses with rot; this teaches the model that hidden
+is not diseased without inventing a ripeness label. Test: {occ.get("called_defect_fraction", "n/a")}
+of {occ.get("n", 0)} occluded test crops are called `defect` (not part of the acceptance metrics).
+
+## Split (seed {sp["seed"]})
+{sp["rule"]}. The test split is evaluated once per shipped model, after training and
+calibration; nothing was tuned on it. Exact test files and SHA-256 hashes of each split
+are in metadata.json.
+
+| split | counts |
+|---|---|
+{counts}
+
+Riseholme publishes no fruit identity, so each crop is its own group; the same plant may
+appear in several crops across splits (a likely optimistic bias for Riseholme numbers).
+
+## Training recipe
+- Net: {rc.get("members", 1)} member(s), logits averaged in the graph; each a compact
+  MobileNetV2-style CNN (inverted residuals, depthwise 3×3, BatchNorm, ReLU6,
+  width {rc["width"]}), {size}×{size} input, trained from scratch (no pretrained weights).
+- Background-shortcut breaking (turning fruit exist only on white, defects only in the field):
+  with p = {rc["p_swap"]} a table photo is cut out by colour (Lab distance to the border colour)
+  and pasted, enlarged, on a blurred crop of a field photo; a field crop is shrunk onto a
+  synthetic light table (white plastic, light wood, steel; gradients, grain) behind a soft oval.
+- Augmentation: table fruit turn freely (±180°, scale ±15%); field crops in their own scene
+  turn ±20° and are only enlarged (mirrored borders around a tight crop make
+  "kaleidoscope" fruit that look malformed); shifts, flips, brightness/contrast, saturation
+  ±20%, hue only ±6° (hue is the ripeness cue), white balance ±6%, blur, noise, JPEG q35–90.
+- Sampling: every epoch draws {rc["draws_per_epoch"]} crops with fixed shares per (set, label)
+  stratum (class and set balance instead of loss weights).
+- Loss: cross-entropy, label smoothing {rc["label_smoothing"]}; occluded partial label (above).
+- AdamW lr {rc["lr"]} one-cycle, weight decay {rc["weight_decay"]}, batch {rc["batch"]},
+  {rc["epochs"]} epochs, EMA of weights ({rc["ema"]}); the epoch kept is the one with the best
+  calibrated validation objective: {tr["best_epoch"]}.
+- Calibration on validation: per-class logit offsets {cal} (unripe, turning, ripe, defect),
+  grid-searched in [−1, 1] (small L1 penalty) to maximise the sum of both validation
+  balanced accuracies with defect recall ≥ 0.9 and precision ≥ 0.7 as soft constraints;
+  baked into the graph.
+- Time: {tr["train_seconds"]:.0f} s wall on {tr.get("torch_threads", 2)} torch thread(s) of a
+  shared 2-core machine (other jobs running).
+  Reproduce: `gongfang train strawberry --seed {sp["seed"]} --threads {tr.get("torch_threads", 2)}`
+  (same thread count → same floating-point order → same weights).
+
+## Test metrics (the split above, evaluated once for this model)
+Predicted label = argmax of `probs` over all four labels (a field fruit called `turning`
+counts as wrong).
+
+- Riseholme, balanced accuracy over unripe/ripe/defect: **{bal_r:.3f}**
+- brix-ripeness, balanced accuracy over unripe/turning/ripe: **{bal_b:.3f}**
+- defect recall **{d["recall"]:.3f}** at precision **{d["precision"]:.3f}** (support {d["support"]})
+
+Riseholme test:
+
+{_table(t["riseholme"])}
+
+{_confusion(t["riseholme"])}
+
+brix-ripeness test:
+
+{_table(t["brix"])}
+
+{_confusion(t["brix"])}
+
+![confusion matrices](confusion.png)
+
+## Status against issue 5 acceptance 1
+Targets: balanced accuracy ≥ 0.93 on each set, defect recall ≥ 0.85 at precision ≥ 0.6.
+This model: {status}.
+
+## What was tried (all choices made on the validation split)
+{experiments}
+
+The defect class is the bottleneck: on validation, reaching defect recall 0.84 by
+threshold alone costs precision ≈ 0.3 — the missed anomalous crops are mostly fruit with
+small or subtle marks that the 64-px from-scratch net scores as healthy. The early model
+scored better on the test split than the shipped one; it was not switched back, because that
+would be choosing on the test split. Validation (25 defects) and test (25 defects) are too
+small to rank close recipes reliably.
+
+## Known limits
+- Small data: {d["support"]} defect and {n_turn} turning test photos; one wrong call moves a
+  recall by several points. Treat the numbers as ±5 points.
+- Domains: defects are only seen in field crops and turning fruit only on a white table; the
+  background swaps reduce but do not remove that gap. A grading table with a strong colour
+  or fruit lit very differently from both sets is outside what was tested.
+- Riseholme `unripe` includes some blushing fruit that the table set would call `turning`.
+- "Defect" means what Riseholme calls anomalous (rot, malformation, damage, disease); small
+  bruises, insect holes or mould seen on a grading table are not well represented.
+- No 箬叶 data here: this model is for strawberries only (see models/ruoye for leaves).
+- Sizes and white fraction are measured by the OpenCV pipeline, not by this model.
+"""

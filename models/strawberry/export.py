@@ -1,0 +1,212 @@
+"""Export a trained net to ONNX, check it against torch, evaluate once on test, write the files.
+
+Files written to ``out_dir``: model.onnx, metadata.json, MODEL_CARD.md, confusion.png.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models.common.preprocess import RESIZE_RULE
+from models.strawberry import LABELS
+from models.strawberry.dataset import Record, files_hash, read_rgb
+from models.strawberry.evaluate import Classifier, score
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from models.strawberry.train import Recipe
+
+NAME = "gongfang-strawberry"
+VERSION = "1.1.0"
+OPSET = 17
+
+TRAINING_DATA = [
+    {
+        "name": "Riseholme-2021",
+        "path": "strawberry/riseholme-2021",
+        "source": "https://github.com/ctyeong/Riseholme-2021",
+        "use": "ripe, unripe, anomalous (= defect); occluded as 'not defect' only",
+        "licence": "no licence file; research use",
+        "cite": [
+            "T. Choi, O. Would, A. Salazar-Gomez, G. Cielniak, 'Self-supervised Representation "
+            "Learning for Reliable Robotic Monitoring of Fruit Anomalies', ICRA 2022",
+            "'Channel Randomisation: Self-Supervised Representation Learning for Reliable "
+            "Visual Anomaly Detection in Specialty Crops', Computers and Electronics in "
+            "Agriculture, 2024",
+        ],
+    },
+    {
+        "name": "brix-ripeness (Strawberry-Detection)",
+        "path": "strawberry/brix-ripeness",
+        "source": "https://github.com/roxysoyo/Strawberry-Detection",
+        "use": "unripe, partripe (= turning), ripe; split by fruit",
+        "licence": "no licence file; research use",
+    },
+]
+
+
+def export_onnx(net: nn.Module, offsets: list[float], path: Path, size: int) -> float:
+    """Write the deployed graph (flip TTA + offsets + softmax); returns max |ORT − torch|."""
+    import onnxruntime as ort
+    import torch
+
+    from models.strawberry.net import Deployed
+
+    dep = Deployed(net, offsets).eval()
+    x = torch.randn(2, 3, size, size)
+    torch.onnx.export(
+        dep,
+        (x,),
+        str(path),
+        input_names=["input"],
+        output_names=["probs"],
+        dynamic_axes={"input": {0: "batch"}, "probs": {0: "batch"}},
+        opset_version=OPSET,
+        dynamo=False,
+    )
+    xt = torch.randn(5, 3, size, size)
+    with torch.no_grad():
+        ref = dep(xt).numpy()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(["probs"], {"input": xt.numpy()})[0]
+    diff = float(np.abs(got - ref).max())
+    if diff > 1e-4:
+        raise RuntimeError(f"ONNX output differs from torch by {diff:g}")
+    return diff
+
+
+def split_summary(splits: dict[str, list[Record]], seed: int) -> dict[str, Any]:
+    """Counts per split and set/label, the rule, and the exact test file list."""
+
+    def counts(recs: list[Record]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in recs:
+            key = f"{r.source}/{'occluded' if r.label < 0 else LABELS[r.label]}"
+            out[key] = out.get(key, 0) + 1
+        return dict(sorted(out.items()))
+
+    return {
+        "seed": seed,
+        "rule": (
+            "models.strawberry.dataset.split_records(load_records(DATA), seed): groups = brix "
+            "'fruit' column (Riseholme: one crop per group), strata = (set, label), groups "
+            "sorted then shuffled with random.Random(seed) per stratum; per stratum "
+            "round(20%) test, round(20%) validation, rest train"
+        ),
+        "counts": {s: counts(v) for s, v in splits.items()},
+        "sha256": {s: files_hash(v) for s, v in splits.items()},
+        "test_files": [r.file for r in splits["test"]],
+    }
+
+
+def export_all(
+    *,
+    net: nn.Module,
+    offsets: list[float],
+    out_dir: Path,
+    data_dir: Path,
+    splits: dict[str, list[Record]],
+    seed: int,
+    recipe: Recipe,
+    info: dict[str, Any],
+    final: bool = True,
+) -> dict[str, Any]:
+    """Write model.onnx + metadata.json, evaluate on test once, write the card and PNG.
+
+    ``final=False`` (experiments) scores the validation split instead and writes no card,
+    so trying recipes never looks at the test split.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    diff = export_onnx(net, offsets, out_dir / "model.onnx", recipe.size)
+    meta: dict[str, Any] = {
+        "name": NAME,
+        "version": VERSION,
+        "labels": list(LABELS),
+        "input": {
+            "name": "input",
+            "size": [recipe.size, recipe.size],
+            "color": "RGB",
+            "layout": "NCHW",
+            "scale": 1 / 255,
+            "mean": list(recipe.mean),
+            "std": list(recipe.std),
+            "resize": RESIZE_RULE,
+            "crop_hint": "one fruit with calyx, about 10-20% margin on each side",
+        },
+        "output": "probs",
+        "output_shape": ["N", len(LABELS)],
+        "calibration": {
+            "logit_offsets": [round(o, 4) for o in offsets],
+            "applied": "inside the graph (probs = softmax(mean(logits, hflip logits) + offsets))",
+            "chosen_on": "validation split",
+        },
+        "opset": OPSET,
+        "training_data": TRAINING_DATA,
+        "split": split_summary(splits, seed),
+        "recipe": {k: v for k, v in dataclasses.asdict(recipe).items() if k != "extra"}
+        | recipe.extra,
+        "training": {k: v for k, v in info.items() if k != "history"} | {"onnx_max_abs_diff": diff},
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    meta_path = out_dir / "metadata.json"
+    meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    clf = Classifier(out_dir)
+    recs = splits["test" if final else "val"]
+    probs = clf.predict([read_rgb(data_dir / r.file) for r in recs])
+    y = np.array([r.label for r in recs], np.int64)
+    src = np.array([r.source for r in recs])
+    m = score(y, probs, src)
+    meta["test_metrics" if final else "val_metrics"] = m
+    meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not final:
+        return meta
+    plot_confusion(m, out_dir / "confusion.png")
+    (out_dir / "MODEL_CARD.md").write_text(
+        model_card(meta, info.get("history", [])), encoding="utf-8"
+    )
+    return meta
+
+
+def plot_confusion(m: dict[str, Any], path: Path) -> None:
+    """Confusion matrices (Riseholme test, brix test) as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for ax, key in zip(axes, ("riseholme", "brix"), strict=True):
+        cm = np.array(m[key]["confusion"])
+        ax.imshow(cm, cmap="Blues")
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black",
+                )
+        ax.set_xticks(range(len(LABELS)), LABELS)
+        ax.set_yticks(range(len(LABELS)), LABELS)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{key} test, balanced acc {m[key]['balanced_accuracy']:.3f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def model_card(meta: dict[str, Any], history: list[dict[str, float]]) -> str:
+    """MODEL_CARD.md text from the metadata."""
+    from models.strawberry.card import render
+
+    return render(meta, history)

@@ -1,0 +1,1 @@
+"""Cold-chain alarms and climate synced from the edges."""

@@ -1,0 +1,110 @@
+"""Purchase contracts per farmer and product."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from server.audit.service import record
+from server.contracts.models import Contract
+from server.core.deps import (
+    AdminUser,
+    CurrentUser,
+    SessionDep,
+    check_cooperative,
+    scope_cooperative,
+)
+from server.core.errors import Conflict, Invalid
+from server.farmers.models import Farmer
+from server.importer import ContractIn, FloorIn
+
+router = APIRouter(prefix="/api/v1", tags=["contracts"])
+
+
+class ContractOut(BaseModel):
+    id: str
+    farmer: str
+    product: str
+    signed_on: date
+    valid_from: date
+    valid_to: date
+    floor_fen_per_kg: FloorIn
+    premium_pct: str | None
+    quota_g: int | None
+    quota_used_g: int
+    reject_fen_per_kg: int
+
+    @classmethod
+    def of(cls, c: Contract) -> ContractOut:
+        return cls(
+            id=c.id,
+            farmer=c.farmer_id,
+            product=c.product,
+            signed_on=c.signed_on,
+            valid_from=c.valid_from,
+            valid_to=c.valid_to,
+            floor_fen_per_kg=FloorIn(
+                extra=c.floor_extra_fen_per_kg,
+                class_i=c.floor_class_i_fen_per_kg,
+                class_ii=c.floor_class_ii_fen_per_kg,
+            ),
+            premium_pct=c.premium_pct,
+            quota_g=c.quota_g,
+            quota_used_g=c.quota_used_g,
+            reject_fen_per_kg=c.reject_fen_per_kg,
+        )
+
+
+@router.get("/contracts", response_model=list[ContractOut])
+def list_contracts(
+    session: SessionDep,
+    user: CurrentUser,
+    farmer: str | None = None,
+    cooperative: str | None = None,
+) -> list[ContractOut]:
+    coop = scope_cooperative(user, cooperative)
+    stmt = (
+        select(Contract)
+        .join(Farmer, Farmer.id == Contract.farmer_id)
+        .order_by(Contract.id)
+        .limit(5000)
+    )
+    if coop is not None:
+        stmt = stmt.where(Farmer.cooperative_id == coop)
+    if farmer is not None:
+        stmt = stmt.where(Contract.farmer_id == farmer)
+    return [ContractOut.of(c) for c in session.scalars(stmt)]
+
+
+@router.post("/contracts", response_model=ContractOut, status_code=201)
+def create_contract(body: ContractIn, session: SessionDep, admin: AdminUser) -> ContractOut:
+    farmer = session.get(Farmer, body.farmer)
+    if farmer is None:
+        raise Invalid(f"农户不存在 / unknown farmer {body.farmer!r}")
+    check_cooperative(admin, farmer.cooperative_id)
+    if session.get(Contract, body.id) is not None:
+        raise Conflict(f"合同已存在 / contract {body.id!r} exists")
+    contract = Contract(
+        id=body.id,
+        farmer_id=body.farmer,
+        product=body.product.value,
+        signed_on=body.signed_on,
+        valid_from=body.valid_from,
+        valid_to=body.valid_to,
+        floor_extra_fen_per_kg=body.floor_fen_per_kg.extra,
+        floor_class_i_fen_per_kg=body.floor_fen_per_kg.class_i,
+        floor_class_ii_fen_per_kg=body.floor_fen_per_kg.class_ii,
+        premium_pct=body.premium_pct,
+        quota_g=body.quota_g,
+        reject_fen_per_kg=body.reject_fen_per_kg,
+        quota_used_g=0,
+    )
+    session.add(contract)
+    record(
+        session, actor=admin.name, action="contract_created", entity="contract", entity_id=body.id
+    )
+    session.flush()
+    return ContractOut.of(contract)

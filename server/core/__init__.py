@@ -1,0 +1,1 @@
+"""Shared server plumbing: settings, database, dependencies, errors, metrics."""

@@ -1,0 +1,1 @@
+"""Farmers and buyers."""

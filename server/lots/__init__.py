@@ -1,0 +1,1 @@
+"""Lot ingestion, pricing on arrival, listing and review."""

@@ -1,0 +1,273 @@
+"""Lot ingestion (edge sync and bundle import): idempotent by lot id, priced on arrival.
+
+Within one call the lots are handled in order of ``captured_at`` then id, which is the
+order of arrival the pricing rule consumes quota in. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from gongfang.money import amount_fen, fen_to_yuan_str
+from gongfang.wire import Grade, ItemAck, ItemResult, LotRecord
+from server.aggregates.service import AggregateDelta, apply_deltas
+from server.audit.service import record
+from server.core.db import bulk_insert, in_values, utcnow
+from server.core.errors import Invalid, InvalidState, NotFound
+from server.farmers.models import Farmer
+from server.lots.models import Lot, LotPart
+from server.pricing.rule import PriceResult, price_lot
+from server.pricing.service import ContractBook, MarketBook, consume_quota, intake_date
+from server.stations.models import Station
+
+_LOTS = cast(Table, Lot.__table__)
+_PARTS = cast(Table, LotPart.__table__)
+
+
+@dataclass
+class IngestResult:
+    acks: list[ItemAck] = field(default_factory=list)
+
+    def count(self, result: ItemResult) -> int:
+        return sum(1 for a in self.acks if a.result is result)
+
+
+def ingest_lots(
+    session: Session, *, lots: Sequence[LotRecord], market_fallback_days: int = 3
+) -> IngestResult:
+    """Store and price new lots; acknowledge each one (in the order given)."""
+    if not lots:
+        return IngestResult()
+    acks: dict[int, ItemAck] = {}
+    hashes = [lot.content_hash() for lot in lots]
+    order = sorted(range(len(lots)), key=lambda i: (lots[i].captured_at, str(lots[i].id)))
+
+    stored = _stored_hashes(session, [lot.id for lot in lots])
+    farmers = _farmer_cooperatives(session, {lot.farmer for lot in lots})
+    stations = _known_stations(session, {lot.station for lot in lots})
+
+    fresh: list[int] = []
+    seen: dict[uuid.UUID, str] = {}
+    for i in order:
+        lot, h = lots[i], hashes[i]
+        key = str(lot.id)
+        prior = stored.get(lot.id) or seen.get(lot.id)
+        if prior is not None:
+            if prior == h:
+                acks[i] = ItemAck(id=key, result=ItemResult.DUPLICATE)
+            else:
+                acks[i] = ItemAck(
+                    id=key,
+                    result=ItemResult.CONFLICT,
+                    message="同一批次号内容不同，已保留原记录 / same lot id with different "
+                    "content: the stored lot is kept",
+                )
+            continue
+        if lot.farmer not in farmers:
+            acks[i] = ItemAck(
+                id=key,
+                result=ItemResult.INVALID,
+                message=f"农户不存在 / unknown farmer {lot.farmer!r}",
+            )
+            continue
+        if lot.station not in stations:
+            acks[i] = ItemAck(
+                id=key,
+                result=ItemResult.INVALID,
+                message=f"收购站不存在 / unknown station {lot.station!r}",
+            )
+            continue
+        seen[lot.id] = h
+        fresh.append(i)
+
+    if fresh:
+        _store_new(session, lots, hashes, fresh, farmers, market_fallback_days)
+        for i in fresh:
+            acks[i] = ItemAck(id=str(lots[i].id), result=ItemResult.ACCEPTED)
+    return IngestResult([acks[i] for i in range(len(lots))])
+
+
+def _store_new(
+    session: Session,
+    lots: Sequence[LotRecord],
+    hashes: Sequence[str],
+    fresh: Sequence[int],
+    farmers: dict[str, str],
+    fallback_days: int,
+) -> None:
+    days = {i: intake_date(lots[i].captured_at) for i in fresh}
+    book = ContractBook.load(session, {lots[i].farmer for i in fresh})
+    market = MarketBook.load(
+        session,
+        cooperative_ids={farmers[lots[i].farmer] for i in fresh},
+        first_day=min(days.values()),
+        last_day=max(days.values()),
+        fallback_days=fallback_days,
+    )
+    chosen = {i: book.pick(lots[i].farmer, lots[i].product.value, days[i]) for i in fresh}
+
+    # Every non-reject lot under a contract counts toward its quota, priced or not.
+    counting: dict[str, int] = {}
+    for i in fresh:
+        c = chosen[i]
+        if c is not None and lots[i].grade is not Grade.REJECT:
+            counting[c.id] = counting.get(c.id, 0) + lots[i].net_g
+    used = consume_quota(session, counting)
+
+    now = utcnow()
+    lot_rows: list[dict[str, Any]] = []
+    part_rows: list[dict[str, Any]] = []
+    deltas: dict[tuple[date, str, str, str], AggregateDelta] = {}
+    for i in fresh:  # already in order of arrival
+        lot, c, day = lots[i], chosen[i], days[i]
+        coop = farmers[lot.farmer]
+        result: PriceResult
+        if c is None:
+            result = price_lot(
+                net_g=lot.net_g, grade=lot.grade, contract=None, market=None, quota_used_before_g=0
+            )
+        else:
+            ref = None
+            if lot.grade is not Grade.REJECT:
+                ref = market.find(coop, lot.product.value, lot.grade.value, day)
+            result = price_lot(
+                net_g=lot.net_g,
+                grade=lot.grade,
+                contract=book.terms(c),
+                market=ref,
+                quota_used_before_g=used.get(c.id, 0),
+            )
+            if result.quota_counted_g:
+                used[c.id] = used.get(c.id, 0) + result.quota_counted_g
+            for n, part in enumerate(result.parts):
+                part_rows.append(
+                    {
+                        "lot_id": lot.id,
+                        "part_no": n + 1,
+                        "net_g": part.net_g,
+                        "unit_fen_per_kg": part.unit_fen_per_kg,
+                        "amount_fen": part.amount_fen,
+                        "basis": part.basis,
+                        "market_day": ref.day
+                        if ref is not None and part.basis != "reject"
+                        else None,
+                        "explanation": part.explanation,
+                    }
+                )
+        lot_rows.append(
+            {
+                "id": lot.id,
+                "station_id": lot.station,
+                "farmer_id": lot.farmer,
+                "cooperative_id": coop,
+                "product": lot.product.value,
+                "grade": lot.grade.value,
+                "gross_g": lot.gross_g,
+                "tare_g": lot.tare_g,
+                "net_g": lot.net_g,
+                "graded_by": lot.graded_by.model_dump(mode="json"),
+                "items": lot.items,
+                "image_hashes": list(lot.image_hashes),
+                "captured_at": lot.captured_at,
+                "intake_date": day,
+                "cold_room": lot.cold_room,
+                "operator": lot.operator,
+                "content_hash": hashes[i],
+                "received_at": now,
+                "contract_id": c.id if c is not None else None,
+                "status": "priced" if result.priced else "unpriced",
+                "amount_fen": result.amount_fen,
+                "unpriced_reason": result.unpriced_reason,
+            }
+        )
+        key = (day, lot.station, lot.product.value, lot.grade.value)
+        delta = deltas.setdefault(key, AggregateDelta())
+        delta.add(net_g=lot.net_g, amount_fen=result.amount_fen)
+
+    # Core executemany (not the ORM bulk path): one batched statement per table.
+    bulk_insert(session, _LOTS, lot_rows)
+    bulk_insert(session, _PARTS, part_rows)
+    apply_deltas(session, deltas)
+
+
+def _stored_hashes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    out: dict[uuid.UUID, str] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 900):
+        chunk = unique[start : start + 900]
+        stmt = select(Lot.id, Lot.content_hash).where(in_values(session, Lot.id, chunk))
+        out.update((r[0], r[1]) for r in session.execute(stmt))
+    return out
+
+
+def _farmer_cooperatives(session: Session, ids: set[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    unique = sorted(ids)
+    for start in range(0, len(unique), 900):
+        chunk = unique[start : start + 900]
+        stmt = select(Farmer.id, Farmer.cooperative_id).where(in_values(session, Farmer.id, chunk))
+        out.update((r[0], r[1]) for r in session.execute(stmt))
+    return out
+
+
+def _known_stations(session: Session, ids: set[str]) -> set[str]:
+    return set(session.scalars(select(Station.id).where(Station.id.in_(sorted(ids)))))
+
+
+def price_manually(
+    session: Session, *, lot_id: uuid.UUID, unit_fen_per_kg: int, reason: str, actor: str
+) -> Lot:
+    """Review of an unpriced lot: a person sets its unit price, with a reason.
+
+    This is the lot's first and only price (the rule could not price it); the daily
+    aggregate moves it from unpriced to priced in the same transaction.
+    """
+    lot = session.get(Lot, lot_id, with_for_update=True)
+    if lot is None:
+        raise NotFound(f"批次不存在 / unknown lot {lot_id}")
+    if lot.status != "unpriced":
+        raise InvalidState(
+            "该批次已定价，不能重新定价 / this lot is already priced; prices never change"
+        )
+    if unit_fen_per_kg < 0 or not reason.strip():
+        raise Invalid("需要非负单价和理由 / a non-negative unit price and a reason are needed")
+    amount = amount_fen(lot.net_g, unit_fen_per_kg)
+    text = (
+        f"人工定价 {fen_to_yuan_str(unit_fen_per_kg)} 元/kg（{actor}：{reason.strip()}；"
+        f"原因 / was: {lot.unpriced_reason}）"
+    )
+    session.add(
+        LotPart(
+            lot_id=lot.id,
+            part_no=1,
+            net_g=lot.net_g,
+            unit_fen_per_kg=unit_fen_per_kg,
+            amount_fen=amount,
+            basis="manual",
+            market_day=None,
+            explanation=text,
+        )
+    )
+    lot.status = "priced"
+    lot.amount_fen = amount
+    delta = AggregateDelta(lots=0, net_g=0, unpriced_lots=-1, amount_fen=amount)
+    apply_deltas(session, {(lot.intake_date, lot.station_id, lot.product, lot.grade): delta})
+    record(
+        session,
+        actor=actor,
+        action="lot_priced_manually",
+        entity="lot",
+        entity_id=str(lot.id),
+        unit_fen_per_kg=unit_fen_per_kg,
+        amount_fen=amount,
+        reason=reason.strip(),
+    )
+    session.flush()
+    return lot

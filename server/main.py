@@ -1,0 +1,205 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+One handler maps :mod:`server.core.errors` to HTTP; request validation errors become 422
+with a readable message; anything unexpected is logged and answered 500 without details.
+Bodies larger than ``settings.max_body_bytes`` get 413 before they are read.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gongfang.settings import ServerSettings
+from server.aggregates import views as aggregates_views
+from server.audit import views as audit_views
+from server.auth import views as auth_views
+from server.coldchain import views as coldchain_views
+from server.contracts import views as contracts_views
+from server.core.db import make_engine, session_factory, upgrade
+from server.core.errors import DomainError
+from server.core.metrics import HTTP_REQUESTS, HTTP_SECONDS, REGISTRY
+from server.farmers import views as farmers_views
+from server.lots import views as lots_views
+from server.payouts import views as payouts_views
+from server.pricing import views as pricing_views
+from server.stations import views as stations_views
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status)
+
+
+def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    clean = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ())]
+        clean.append({"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+    first = clean[0] if clean else {"loc": [], "msg": "invalid request"}
+    where = ".".join(first["loc"]) or "body"
+    more = f"（另有 {len(clean) - 1} 处 / +{len(clean) - 1} more）" if len(clean) > 1 else ""
+    return f"请求格式错误 / invalid request: {where}: {first['msg']}{more}", clean[:50]
+
+
+class BodyLimit:
+    """Answer 413 for bodies above ``limit`` bytes (declared or actually streamed)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared: int | None = None
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = None
+                break
+        if declared is not None and declared > self.limit:
+            await self._reject(scope, receive, send)
+            return
+        if declared is not None or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        # No Content-Length (chunked): read up to the limit first, then replay the body.
+        chunks: list[bytes] = []
+        seen = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._reject(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error(
+            413,
+            "payload_too_large",
+            f"请求体过大（上限 {self.limit} 字节）/ request body larger than {self.limit} bytes",
+        )
+        await response(scope, receive, send)
+
+
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from env/TOML; migrates unless told not to)."""
+    settings = settings or ServerSettings.load()
+    if settings.auto_migrate:
+        upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    app = FastAPI(
+        title="gongfang 共富工坊 central server",
+        version="0.1.0",
+        description="Lots, contracts, guaranteed-price payouts, daily aggregates, cold chain.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, exc.message, exc.detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        messages = {
+            400: "请求无效 / bad request",
+            404: "没有这个地址 / no such endpoint",
+            405: "不支持该方法 / method not allowed",
+        }
+        message = messages.get(exc.status_code, str(exc.detail))
+        if exc.status_code == 400 and exc.detail:
+            message = f"{message}: {exc.detail}"
+        response = _error(exc.status_code, "http_error", message)
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        message, detail = _validation_message(list(exc.errors()))
+        return _error(422, "invalid", message, detail)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_req: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error: %s", exc.orig)
+        return _error(409, "conflict", "与已有数据冲突 / conflicts with stored data")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, "internal", "服务器内部错误 / internal server error")
+
+    @app.middleware("http")
+    async def _metrics(request: Request, call_next: Any) -> Any:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        HTTP_SECONDS.labels(path).observe(time.perf_counter() - start)
+        return response
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    for module in (
+        auth_views,
+        stations_views,
+        farmers_views,
+        contracts_views,
+        pricing_views,
+        lots_views,
+        payouts_views,
+        aggregates_views,
+        coldchain_views,
+        audit_views,
+    ):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "database": engine.dialect.name}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,31 @@
+"""Every table, imported in one place so the metadata is complete."""
+
+from server.aggregates.models import DailyAggregate
+from server.audit.models import AuditEntry
+from server.auth.models import User
+from server.coldchain.models import Alarm, ClimateMinute
+from server.contracts.models import Contract
+from server.farmers.models import Buyer, Farmer
+from server.lots.models import Lot, LotPart
+from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
+from server.pricing.models import MarketPrice
+from server.stations.models import Cooperative, Station
+
+__all__ = [
+    "Alarm",
+    "AuditEntry",
+    "Buyer",
+    "ClimateMinute",
+    "Contract",
+    "Cooperative",
+    "DailyAggregate",
+    "Farmer",
+    "Lot",
+    "LotPart",
+    "MarketPrice",
+    "PaidLot",
+    "PayoutAdjustment",
+    "PayoutRun",
+    "Station",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""The pricing rule (pure) and its database look-ups; market prices."""

@@ -1,0 +1,1 @@
+"""Cooperatives, stations, API keys and the edge sync endpoint."""

@@ -1,0 +1,28 @@
+"""Cooperatives and their stations (each station has its own hashed API key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.core.db import Base, UTCDateTime
+
+
+class Cooperative(Base):
+    __tablename__ = "cooperatives"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cooperative_id: Mapped[str] = mapped_column(ForeignKey("cooperatives.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # sha256 hex of the key; the key itself is shown once and never stored.
+    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    key_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

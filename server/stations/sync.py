@@ -1,0 +1,50 @@
+"""``POST /api/v1/sync``: one edge batch (lots, alarms, climate) in one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from gongfang.wire import SyncAck, SyncBatch
+from server.audit.service import record
+from server.coldchain.service import upsert_alarms, upsert_climate
+from server.core.errors import Forbidden
+from server.lots.service import ingest_lots
+from server.stations.models import Station
+
+
+def check_station(station: Station, batch: SyncBatch) -> None:
+    """A key speaks for its own station only: the batch and each item must name it."""
+    if batch.station != station.id:
+        raise Forbidden(
+            f"密钥属于收购站 {station.id}，不能提交 {batch.station} 的数据 / this key belongs "
+            f"to station {station.id!r}, not {batch.station!r}"
+        )
+    for kind, items in (("lot", batch.lots), ("alarm", batch.alarms), ("climate", batch.climate)):
+        for item in items:
+            if item.station != station.id:
+                raise Forbidden(
+                    f"{kind} 的收购站 {item.station} 与密钥不符 / a {kind} names station "
+                    f"{item.station!r}, the key belongs to {station.id!r}"
+                )
+
+
+def handle_sync(
+    session: Session, *, station: Station, batch: SyncBatch, market_fallback_days: int = 3
+) -> SyncAck:
+    check_station(station, batch)
+    lots = ingest_lots(session, lots=batch.lots, market_fallback_days=market_fallback_days)
+    alarms = upsert_alarms(session, alarms=batch.alarms) if batch.alarms else []
+    climate = upsert_climate(session, summaries=batch.climate)
+    if lots.acks or alarms:
+        record(
+            session,
+            actor=f"station:{station.id}",
+            action="sync",
+            entity="station",
+            entity_id=station.id,
+            lots={r.value: lots.count(r) for r in {a.result for a in lots.acks}},
+            alarms=len(alarms),
+            climate=climate,
+        )
+    session.flush()
+    return SyncAck(lots=lots.acks, alarms=alarms, climate_stored=climate)

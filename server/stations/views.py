@@ -1,0 +1,245 @@
+"""Edge-facing API (station key): sync and directory; admin API for stations and keys."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import timedelta
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from gongfang.wire import (
+    ContractHint,
+    FarmerHint,
+    Grade,
+    Ident,
+    MarketHint,
+    Product,
+    StationDirectory,
+    SyncAck,
+    SyncBatch,
+)
+from server.audit.service import record
+from server.contracts.models import Contract
+from server.core.db import session_scope, utcnow
+from server.core.deps import (
+    AdminUser,
+    CurrentUser,
+    FactoryDep,
+    SessionDep,
+    SettingsDep,
+    StationDep,
+    scope_cooperative,
+)
+from server.core.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from server.core.metrics import SYNC_LOTS
+from server.farmers.models import Farmer
+from server.pricing.models import MarketPrice
+from server.pricing.service import intake_date
+from server.stations.models import Cooperative, Station
+from server.stations.service import issue_station_key
+from server.stations.sync import check_station, handle_sync
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1", tags=["stations"])
+SYNC_ATTEMPTS = 4
+
+
+@router.post("/sync", response_model=SyncAck)
+def sync(
+    batch: SyncBatch, station: StationDep, factory: FactoryDep, settings: SettingsDep
+) -> Response:
+    """Lots, alarms and climate from one station's outbox (header ``X-Api-Key``)."""
+    if len(batch.lots) > settings.max_batch_lots:
+        raise PayloadTooLarge(
+            f"一次最多 {settings.max_batch_lots} 个批次 / at most {settings.max_batch_lots} "
+            "lots per request"
+        )
+    check_station(station, batch)
+    # Two workers may race on the same new lot id or deadlock on shared rows: the loser's
+    # transaction rolls back whole, and a retry sees the winner's rows (duplicate/conflict).
+    for attempt in range(SYNC_ATTEMPTS):
+        try:
+            with session_scope(factory) as session:
+                ack = handle_sync(
+                    session,
+                    station=station,
+                    batch=batch,
+                    market_fallback_days=settings.market_fallback_days,
+                )
+            break
+        except (IntegrityError, DBAPIError) as exc:
+            if attempt == SYNC_ATTEMPTS - 1 or not _retryable(exc):
+                raise
+            log.info("sync from %s retried after %s", station.id, type(exc.orig).__name__)
+    for result, n in Counter(item.result.value for item in ack.lots).items():
+        SYNC_LOTS.labels(result=result).inc(n)
+    # Serialised once here (the response model documents it; no second validation pass).
+    return Response(ack.model_dump_json(), media_type="application/json")
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("deadlock", "could not serialize", "database is locked"))
+
+
+@router.get("/station/directory", response_model=StationDirectory)
+def directory(station: StationDep, session: SessionDep) -> StationDirectory:
+    """Farmers of the key's cooperative with their contracts, and 7 days of market prices."""
+    coop = station.cooperative_id
+    today = intake_date(utcnow())
+    farmers = list(
+        session.scalars(select(Farmer).where(Farmer.cooperative_id == coop).order_by(Farmer.id))
+    )
+    contracts: dict[str, list[Contract]] = {}
+    for c in session.scalars(
+        select(Contract)
+        .join(Farmer, Farmer.id == Contract.farmer_id)
+        .where(Farmer.cooperative_id == coop, Contract.valid_to >= today - timedelta(days=7))
+        .order_by(Contract.signed_on)
+    ):
+        contracts.setdefault(c.farmer_id, []).append(c)
+    hints = [
+        FarmerHint(
+            id=f.id,
+            name=f.name,
+            card_code=f.card_code,
+            contracts=[_contract_hint(c) for c in contracts.get(f.id, [])],
+        )
+        for f in farmers
+    ]
+    market = [
+        MarketHint(
+            product=Product(m.product),
+            grade=Grade(m.grade),
+            date=m.day.isoformat(),
+            fen_per_kg=m.fen_per_kg,
+        )
+        for m in session.scalars(
+            select(MarketPrice)
+            .where(
+                MarketPrice.cooperative_id == coop,
+                MarketPrice.day >= today - timedelta(days=6),
+                MarketPrice.day <= today,
+            )
+            .order_by(MarketPrice.day, MarketPrice.product, MarketPrice.grade)
+        )
+    ]
+    return StationDirectory(station=station.id, cooperative=coop, farmers=hints, market=market)
+
+
+def _contract_hint(c: Contract) -> ContractHint:
+    floors = {
+        g: v
+        for g, v in (
+            (Grade.EXTRA, c.floor_extra_fen_per_kg),
+            (Grade.CLASS_I, c.floor_class_i_fen_per_kg),
+            (Grade.CLASS_II, c.floor_class_ii_fen_per_kg),
+        )
+        if v is not None
+    }
+    return ContractHint(
+        product=Product(c.product),
+        valid_from=c.valid_from.isoformat(),
+        valid_to=c.valid_to.isoformat(),
+        floor_fen_per_kg=floors,
+        premium_pct=c.premium_pct,
+        reject_fen_per_kg=c.reject_fen_per_kg,
+    )
+
+
+# ---------------------------------------------------------------- admin: cooperatives, stations
+
+
+class CooperativeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Ident
+    name: str = Field(min_length=1, max_length=200)
+
+
+class StationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Ident
+    cooperative: Ident
+    name: str = Field(min_length=1, max_length=200)
+
+
+class StationOut(BaseModel):
+    id: str
+    cooperative: str
+    name: str
+    has_key: bool
+
+
+class KeyOut(BaseModel):
+    station: str
+    api_key: str = Field(description="只显示一次 / shown once; only its hash is stored")
+
+
+@router.post("/cooperatives", response_model=CooperativeBody, status_code=201)
+def create_cooperative(
+    body: CooperativeBody, session: SessionDep, admin: AdminUser
+) -> CooperativeBody:
+    if session.get(Cooperative, body.id) is not None:
+        raise Conflict(f"合作社已存在 / cooperative {body.id!r} exists")
+    session.add(Cooperative(id=body.id, name=body.name))
+    record(
+        session,
+        actor=admin.name,
+        action="cooperative_created",
+        entity="cooperative",
+        entity_id=body.id,
+    )
+    return body
+
+
+@router.get("/cooperatives", response_model=list[CooperativeBody])
+def list_cooperatives(session: SessionDep, user: CurrentUser) -> list[CooperativeBody]:
+    coop = scope_cooperative(user, None)
+    stmt = select(Cooperative).order_by(Cooperative.id)
+    if coop is not None:
+        stmt = stmt.where(Cooperative.id == coop)
+    return [CooperativeBody(id=c.id, name=c.name) for c in session.scalars(stmt)]
+
+
+@router.post("/stations", response_model=StationOut, status_code=201)
+def create_station(body: StationBody, session: SessionDep, admin: AdminUser) -> StationOut:
+    if session.get(Cooperative, body.cooperative) is None:
+        raise Invalid(f"合作社不存在 / unknown cooperative {body.cooperative!r}")
+    if session.get(Station, body.id) is not None:
+        raise Conflict(f"收购站已存在 / station {body.id!r} exists")
+    session.add(Station(id=body.id, cooperative_id=body.cooperative, name=body.name))
+    record(session, actor=admin.name, action="station_created", entity="station", entity_id=body.id)
+    return StationOut(id=body.id, cooperative=body.cooperative, name=body.name, has_key=False)
+
+
+@router.get("/stations", response_model=list[StationOut])
+def list_stations(
+    session: SessionDep, user: CurrentUser, cooperative: str | None = None
+) -> list[StationOut]:
+    coop = scope_cooperative(user, cooperative)
+    stmt = select(Station).order_by(Station.id)
+    if coop is not None:
+        stmt = stmt.where(Station.cooperative_id == coop)
+    return [
+        StationOut(
+            id=s.id, cooperative=s.cooperative_id, name=s.name, has_key=s.api_key_hash is not None
+        )
+        for s in session.scalars(stmt)
+    ]
+
+
+@router.post("/stations/{station_id}/key", response_model=KeyOut)
+def rotate_key(station_id: str, session: SessionDep, admin: AdminUser) -> KeyOut:
+    """Issue or rotate a station's API key (the old one stops working at once)."""
+    if session.get(Station, station_id) is None:
+        raise NotFound(f"收购站不存在 / unknown station {station_id!r}")
+    return KeyOut(
+        station=station_id,
+        api_key=issue_station_key(session, station_id=station_id, actor=admin.name),
+    )
