@@ -97,13 +97,29 @@ def main() -> None:
                     "0",
                 ),
             )
+        lane = node.station._lanes["lane1"]
+        graded = lane.grading  # the real grading of the frame above (or the injected one)
         stream = ScaleStream(start_ms=int(time.time() * 1000))
-        for i in range(args.crates):
-            for s in stream.crate(6000 + i, settle_ms=600):
+
+        def publish(samples: list) -> None:
+            for s in samples:
                 client.publish(
                     topics.scale_reading("lane1"),
                     {"ts_ms": s.ts_ms, "gross_g": s.gross_g, "seq": s.seq, "status": "ok"},
                 )
+
+        for i in range(args.crates):
+            samples = list(stream.crate(6000 + i, settle_ms=600))
+            # Ramp and the first reading at rest; then the camera's photo of this crate is
+            # there and graded (as the simulator snaps at rest, well before the detector
+            # settles), so what is timed is settle -> lot stored, not the grader.
+            publish(samples[:6])
+            at_rest = samples[5].ts_ms
+            wait_for(lambda: lane.weight_ts_ms == at_rest)  # noqa: B023 - used at once
+            if graded is not None:
+                node.station.on_frame_received("lane1", graded.frame_sha256, 0)
+                node.station.on_graded("lane1", graded)
+            publish(samples[6:])
             client.take(1, timeout_s=10)  # the lot published on …/edge/lot
         lat = list(node.station.latencies_ms)
     finally:

@@ -3,14 +3,19 @@
 Prints JSON: per table type, the number of objects, max and mean error of fruit diameter
 (target ±1 mm), leaf blade length and width (target ±2 mm), on photos decoded from JPEG
 (quality 85) with random rotations, uneven light and objects cut by the frame edge (which
-must be skipped). Seeds differ from the test suite's. Usage:
-``python bench/bench_grading_accuracy.py [--fruit-photos 60] [--leaf-photos 45]``.
+must be skipped). Seeds differ from the test suite's.
+Also prints ``classifier_targets``: the shipped strawberry classifier on its recorded test
+split (the real photos, ``$GONGFANG_DATA`` or ../shared/data) against issue 5 acceptance 1,
+with PASS/FAIL per target. Usage:
+``python bench/bench_grading_accuracy.py [--fruit-photos 60] [--leaf-photos 45]
+[--no-sizes]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,12 +49,52 @@ def _summary(errs: list[float]) -> dict[str, float | int]:
     }
 
 
+# Issue 5 acceptance 1 (figures on the model's own test split).
+CLASSIFIER_TARGETS = (
+    ("riseholme_balanced_accuracy", 0.93),
+    ("brix_balanced_accuracy", 0.93),
+    ("defect_recall", 0.85),
+    ("defect_precision", 0.6),
+)
+
+
+def classifier_targets() -> dict[str, Any]:
+    """The shipped classifier re-scored on its test split, PASS/FAIL per target."""
+    from models.strawberry.dataset import default_data_dir, load_records, split_records
+    from models.strawberry.evaluate import Classifier, evaluate_records
+
+    clf = Classifier()
+    data = default_data_dir()
+    test = split_records(load_records(data), clf.meta["split"]["seed"])["test"]
+    m = evaluate_records(test, data, clf)
+    got = {
+        "riseholme_balanced_accuracy": m["riseholme"]["balanced_accuracy"],
+        "brix_balanced_accuracy": m["brix"]["balanced_accuracy"],
+        "defect_recall": m["defect"]["recall"],
+        "defect_precision": m["defect"]["precision"],
+    }
+    rows = {
+        k: {"value": got[k], "target": f">= {t}", "result": "PASS" if got[k] >= t else "FAIL"}
+        for k, t in CLASSIFIER_TARGETS
+    }
+    return {
+        "model": {"name": clf.meta["name"], "version": clf.meta["version"]},
+        "test_photos": len(test),
+        "targets": rows,
+        "all_pass": all(r["result"] == "PASS" for r in rows.values()),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--fruit-photos", type=int, default=60)
     ap.add_argument("--leaf-photos", type=int, default=45)
     ap.add_argument("--touching-photos", type=int, default=30)
+    ap.add_argument("--no-sizes", action="store_true", help="only the classifier targets")
     args = ap.parse_args()
+    if args.no_sizes:
+        print(json.dumps({"classifier_targets": classifier_targets()}, indent=2))
+        return
 
     from edge.grading.marker import find_marker
     from edge.grading.ruoye import scan_leaves
@@ -117,6 +162,7 @@ def main() -> None:
         "tear_count_right": tears_ok,
         "hole_count_right": holes_ok,
     }
+    out["classifier_targets"] = classifier_targets()
     print(json.dumps(out, indent=2))
 
 

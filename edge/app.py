@@ -15,19 +15,22 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.coldchain import PROFILES, AlarmEvent, ColdChainMonitor
+from edge.logonce import OnceLog
+from edge.memory import tune_allocator
 from edge.mqtt.client import Inbound, MqttLink
 from edge.outbox.store import EdgeStore, now_ms
-from edge.receipts.render import receipt_paths
-from edge.receipts.worker import ReceiptWorker
 from edge.station.directory import Directory
 from edge.station.grading_port import GradingPort
 from edge.station.workflow import Station
 from edge.sync.loop import SyncConfig, SyncLoop, cached_directory
 from gongfang import wire
 from gongfang.settings import EMBEDDED_MQTT, EdgeSettings
+
+if TYPE_CHECKING:
+    from edge.receipts.worker import ReceiptWorker
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +73,13 @@ class EdgeNode:
         self._devices: dict[str, str] = {}
         self.counters: dict[str, int] = {"handler_errors": 0, "scan_rejected": 0}
         self.directory = Directory()
+        self._once = OnceLog(log)
 
     # ------------------------------------------------------------ life cycle
 
     def start(self) -> EdgeNode:
         s = self.settings
+        tune_allocator()
         self._started_ms = now_ms()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = EdgeStore(self.data_dir / "edge.db")
@@ -90,6 +95,8 @@ class EdgeNode:
         )
         self._grading.start()
         if s.receipts_enabled:
+            from edge.receipts.worker import ReceiptWorker
+
             self._receipts = ReceiptWorker(
                 store=self.store,
                 directory=self.directory,
@@ -136,7 +143,12 @@ class EdgeNode:
         self._tick_thread.start()
         if s.http_enabled:
             self._start_http()
-        log.info("edge node %s started (mqtt %s, http %s)", s.station, url, self.http_url)
+        log.info(
+            "边缘节点已启动 / edge node %s started (mqtt %s, http %s)",
+            s.station,
+            url,
+            self.http_url,
+        )
         return self
 
     def stop(self) -> None:
@@ -190,7 +202,7 @@ class EdgeNode:
             self._dispatch(msg)
         except Exception:
             self.counters["handler_errors"] += 1
-            log.exception("handling %s failed", msg.topic)
+            log.exception("消息处理出错 / handling %s failed", msg.topic)
 
     def _dispatch(self, msg: Inbound) -> None:
         kind, ident, payload = msg.topic.kind, msg.topic.ident, msg.payload
@@ -200,16 +212,23 @@ class EdgeNode:
             self.station.on_reading(ident, payload)
         elif kind is wire.TopicKind.CLIMATE:
             with self._monitor_lock:
-                events = self._monitor.on_climate(ident, payload) if self._monitor else []
+                events = (
+                    self._monitor.on_climate(ident, payload, msg.received_ms)
+                    if self._monitor
+                    else []
+                )
             self._alarm_events(events)
         elif kind is wire.TopicKind.DOOR:
             with self._monitor_lock:
-                events = self._monitor.on_door(ident, payload) if self._monitor else []
+                events = (
+                    self._monitor.on_door(ident, payload, msg.received_ms) if self._monitor else []
+                )
             self._alarm_events(events)
         elif kind is wire.TopicKind.CAMERA_FRAME:
             sha = hashlib.sha256(payload).hexdigest()
             if self.station.on_frame_received(ident, sha, msg.received_ms) and self._grading:
-                self._grading.submit(ident, payload, msg.received_ms)
+                crate = self.station.frame_crate(ident, sha)
+                self._grading.submit(ident, payload, msg.received_ms, crate)
         elif kind is wire.TopicKind.SCANNER_CODE:
             from edge.errors import WorkflowError
 
@@ -217,7 +236,7 @@ class EdgeNode:
                 self.station.on_scan(ident, payload.code)
             except WorkflowError as exc:
                 self.counters["scan_rejected"] += 1
-                log.warning("scan on %s rejected: %s", ident, exc)
+                log.warning("扫码被拒 / scan on %s rejected: %s", ident, exc)
         elif kind is wire.TopicKind.DEVICE_STATUS:
             if ident in self._devices or len(self._devices) < MAX_DEVICES:
                 self._devices[ident] = str(payload)
@@ -239,6 +258,8 @@ class EdgeNode:
             self._sync.wake()
 
     def receipt_paths(self, lot: wire.LotRecord) -> tuple[Path, Path]:
+        from edge.receipts.render import receipt_paths
+
         return receipt_paths(self.data_dir / "receipts", lot)
 
     def lot_stay(self, lot_id: str) -> dict[str, Any] | None:
@@ -289,7 +310,9 @@ class EdgeNode:
             try:
                 monitor.from_state(state)
             except Exception:  # a state from an older version must not stop the station
-                log.exception("cold-room state not restored; starting fresh")
+                log.exception(
+                    "冷库状态未能恢复，重新开始 / cold-room state not restored; starting fresh"
+                )
         return monitor
 
     def _save_monitor(self) -> None:
@@ -339,8 +362,10 @@ class EdgeNode:
                         self.topics.edge_status, self._brief_status(), qos=1, retain=True
                     )
                     last_status = mono
-            except Exception:
-                log.exception("tick failed")
+                self._once.resolved("tick", "定时任务已恢复 / tick working again")
+            except Exception as exc:
+                if self._once.problem("tick", repr(exc), logging.DEBUG, "tick failed: %r", exc):
+                    log.exception("定时任务出错 / tick failed")  # with the traceback, once
 
     # ------------------------------------------------------------ status
 
@@ -396,7 +421,11 @@ class EdgeNode:
             },
             "grading": None
             if self._grading is None
-            else {"graded": self._grading.graded, "errors": self._grading.errors},
+            else {
+                "graded": self._grading.graded,
+                "errors": self._grading.errors,
+                "dropped": self._grading.dropped,
+            },
             "lot_latency_ms": {
                 "n": len(latencies),
                 "p50": _percentile(latencies, 50),

@@ -65,9 +65,10 @@ def serve(
         raise _fail(str(exc), 2) from None
     import uvicorn
 
-    from server.main import create_app
+    from server.main import create_app, freeze_startup_objects
 
     app = create_app(settings)
+    freeze_startup_objects()
     typer.echo(f"gongfang server on http://{settings.host}:{settings.port} (docs: /docs)")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 

@@ -121,8 +121,13 @@ class _Room:
     temp_c: float | None = None
     rh_pct: float | None = None
     watch_since: int | None = None  # first tick, for a sensor that never reported
+    # Edge-clock arrival times (``received_ms``): "no reading for 10 min" and "door open
+    # for 5 min" are judged on the clock ``tick`` runs on, so a sensor whose own clock is
+    # off (or a simulator running fast) does not make them flap.
+    last_rx: int | None = None
     door_open: bool | None = None
     door_since: int | None = None
+    door_rx: int | None = None
     popped_upto: int | None = None  # minutes before this index were summarised
     buckets: dict[int, _Bucket] = field(default_factory=dict)
     history: deque[tuple[int, float, float, float]] = field(
@@ -168,7 +173,11 @@ class ColdChainMonitor:
 
     # ------------------------------------------------------------ inputs
 
-    def on_climate(self, room: str, reading: wire.Climate) -> list[AlarmEvent]:
+    def on_climate(
+        self, room: str, reading: wire.Climate, received_ms: int | None = None
+    ) -> list[AlarmEvent]:
+        """One reading; ``received_ms`` is when it arrived on the clock :meth:`tick` is given
+        (without it the reading's own ``ts_ms`` stands in)."""
         r = self._room(room)
         if r is None:
             return []
@@ -178,6 +187,7 @@ class ColdChainMonitor:
             return []
         self.counters["readings"] += 1
         ts = reading.ts_ms
+        r.last_rx = ts if received_ms is None else received_ms
         r.last_seq = reading.seq
         r.last_ts = ts if r.last_ts is None else max(r.last_ts, ts)
         r.temp_c, r.rh_pct = reading.temp_c, reading.rh_pct
@@ -194,8 +204,11 @@ class ColdChainMonitor:
                 events += self._evaluate(room, r, rule, st, reading.rh_pct, ts)
         return events
 
-    def on_door(self, room: str, door: wire.Door) -> list[AlarmEvent]:
-        """Door switch changed; closing clears a door alarm (raising happens in tick)."""
+    def on_door(
+        self, room: str, door: wire.Door, received_ms: int | None = None
+    ) -> list[AlarmEvent]:
+        """Door switch changed; closing clears a door alarm (raising happens in tick).
+        ``received_ms`` as in :meth:`on_climate`."""
         r = self._room(room)
         if r is None:
             return []
@@ -203,9 +216,10 @@ class ColdChainMonitor:
         if door.open:
             if not r.door_open:
                 r.door_since = door.ts_ms
+                r.door_rx = door.ts_ms if received_ms is None else received_ms
             r.door_open = True
             return events
-        r.door_open, r.door_since = False, None
+        r.door_open, r.door_since, r.door_rx = False, None, None
         for rule in self.rules:
             st = r.rules[rule.id]
             if rule.metric == "door_open":
@@ -225,9 +239,9 @@ class ColdChainMonitor:
                 if st.alarm is not None or rule.metric not in ("silence", "door_open"):
                     continue
                 if rule.metric == "silence":
-                    since = r.last_ts if r.last_ts is not None else r.watch_since
-                elif r.door_open and r.door_since is not None:
-                    since = r.door_since
+                    since = r.last_rx if r.last_rx is not None else r.watch_since
+                elif r.door_open and r.door_rx is not None:
+                    since = r.door_rx
                 else:
                     continue
                 if now_ms - since >= rule.duration_ms:
@@ -344,8 +358,10 @@ class ColdChainMonitor:
                 "temp_c": r.temp_c,
                 "rh_pct": r.rh_pct,
                 "watch_since": r.watch_since,
+                "last_rx": r.last_rx,
                 "door_open": r.door_open,
                 "door_since": r.door_since,
+                "door_rx": r.door_rx,
                 "popped_upto": r.popped_upto,
                 "buckets": {
                     str(m): [b.n, b.temp_sum, b.temp_min, b.temp_max, b.rh_sum]
@@ -381,6 +397,9 @@ class ColdChainMonitor:
             r.temp_c, r.rh_pct = doc["temp_c"], doc["rh_pct"]
             r.watch_since = doc["watch_since"]
             r.door_open, r.door_since = doc["door_open"], doc["door_since"]
+            # states saved before arrival times were kept: the sensor's own times
+            r.last_rx = doc.get("last_rx", r.last_ts)
+            r.door_rx = doc.get("door_rx", r.door_since)
             r.popped_upto = doc["popped_upto"]
             r.buckets = {int(m): _Bucket(*v) for m, v in doc["buckets"].items()}
             if "history" in doc:  # absent in a state saved without it: keep what we have

@@ -84,6 +84,13 @@ class OnnxClassifier:
         self.metadata = metadata
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # A station box has two cores shared with the MQTT, sync and HTTP threads: one
+        # inference thread is as fast there (no spinning pool fighting the others) and
+        # lighter. No memory pattern: it plans and keeps one block per input shape, and
+        # every photo brings its own batch size; the arena still reuses its memory.
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.enable_mem_pattern = False
         try:
             self.session = ort.InferenceSession(
                 model, sess_options=opts, providers=["CPUExecutionProvider"]

@@ -92,8 +92,8 @@ def _measure_leaf(
 ) -> LeafMeasure | None:
     h, w = comp.shape
     dist = scene.distance[y0 : y0 + h, x0 : x0 + w]
-    lab = scene.lab[y0 : y0 + h, x0 : x0 + w]
-    bg_l = scene.background[y0 : y0 + h, x0 : x0 + w, 0]
+    lab = scene.lab(y0, y0 + h, x0, x0 + w)
+    bg_l = scene.background_l[y0 : y0 + h, x0 : x0 + w]
     floor = 0.5 * scene.threshold
     cnts, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not cnts:

@@ -257,7 +257,7 @@ def scan(image_bgr: np.ndarray, marker: Marker | None, scene: Scene | None = Non
     n, lab, stats, _ = cv2.connectedComponentsWithStats(body)
     fruit: list[FruitMeasure] = []
     excluded_edge = excluded_marker = n_split = 0
-    table_l = float(np.median(scene.background[..., 0]))
+    table_l = float(np.median(scene.background_l))
     for i in range(1, n):
         x, y, bw, bh, area = (int(v) for v in stats[i])
         if area < min_px:
@@ -279,6 +279,7 @@ def scan(image_bgr: np.ndarray, marker: Marker | None, scene: Scene | None = Non
         was_split = len(parts) > 1
         n_split += len(parts) - 1 if was_split else 0
         roi_dist = scene.distance[ya:yb, xa:xb]
+        roi_lab = scene.lab(ya, yb, xa, xb)
         others = (lab[ya:yb, xa:xb] != i) & (lab[ya:yb, xa:xb] > 0)
         for part in parts:
             part = _fill_holes(part)
@@ -304,7 +305,7 @@ def scan(image_bgr: np.ndarray, marker: Marker | None, scene: Scene | None = Non
                     center_px=(float(xs.mean() + xa), float(ys.mean() + ya)),
                     diameter_px=diam,
                     axis_deg=float(np.rad2deg(axis)),
-                    white_fraction=white_fraction(scene.lab[ya:yb, xa:xb], part, table_l),
+                    white_fraction=white_fraction(roi_lab, part, table_l),
                     bbox=bbox,
                     contour=contour,
                     split=was_split,

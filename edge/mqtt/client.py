@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt import _packet
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from gongfang import wire
 from gongfang.embedded_broker import parse_mqtt_url
@@ -56,6 +55,7 @@ _UNSUPPORTED_PROTOCOL = (1, 132)  # CONNACK codes of 3.1.1 and 5 for "protocol v
 CONNACK_TIMEOUT_S = 3.0
 _BAD_LOG_BURST = 10  # bad payloads logged one by one before rate limiting starts
 _BAD_LOG_EVERY_S = 10.0  # then one summary line at most this often
+_DRAIN_PACKETS = 256  # packets taken from the read-ahead buffer per select()
 
 
 class _ReadAheadSocket:
@@ -92,43 +92,152 @@ class _ReadAheadSocket:
         return getattr(self._sock, name)
 
 
-class _LeanProperties(Properties):
-    """paho's MQTT 5 ``Properties`` with its lookup tables built once.
+class _Client(mqtt.Client):
+    """paho's client with two costs taken out of the network thread, for this client only.
 
-    paho makes a ``Properties`` for every received PUBLISH; its constructor builds three
-    tables and ``unpack`` walks all 27 property names with ``hasattr`` — about a third of
-    the network thread's time per message, measured in bench/bench_edge_climate.py. The
-    tables are never mutated, so sharing them changes nothing but the cost.
+    - reads go through :class:`_ReadAheadSocket`;
+    - an MQTT 5 PUBLISH at QoS 0/1 that carries no properties (what sensors send) is
+      decoded here instead of by paho's ``_packet.decode_publish``, which builds a
+      ``Properties`` object (three lookup tables) for every message: about 18 µs of the
+      ~50 µs a climate message costs, measured in bench/bench_edge_climate.py. Anything
+      else (properties present, QoS 2, MQTT 3.1.1, an unexpected packet shape) goes to
+      paho's own code. No paho module is patched: other clients in the process (the
+      firmware bridge in the demo) are untouched.
     """
 
-    _tables: tuple[Any, Any, Any, frozenset[str]] | None = None
+    _wake_sent = False  # a wake-up byte is on paho's socket pair, not yet acted on
 
-    def __init__(self, packetType: int) -> None:  # noqa: N803 - paho's name
-        tables = _LeanProperties._tables
-        if tables is None:
-            base = Properties(packetType)
-            names = frozenset(n.replace(" ", "") for n in base.names)
-            tables = _LeanProperties._tables = (base.types, base.names, base.properties, names)
-        object.__setattr__(self, "packetType", packetType)
-        object.__setattr__(self, "types", tables[0])
-        object.__setattr__(self, "names", tables[1])
-        object.__setattr__(self, "properties", tables[2])
-
-    def clear(self) -> None:
-        names = _LeanProperties._tables[3] if _LeanProperties._tables else frozenset()
-        for name in [k for k in vars(self) if k in names]:
-            delattr(self, name)
-
-
-# paho.mqtt._packet decodes incoming packets (PUBLISH, CONNACK, SUBACK…) with this class;
-# only the cost changes. Process-wide, like any import-time choice about a library.
-_packet.Properties = _LeanProperties  # type: ignore[misc]
-
-
-class _Client(mqtt.Client):
     def _create_socket(self) -> Any:
         sock = super()._create_socket()
         return _ReadAheadSocket(sock) if type(sock) is socket.socket else sock
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        # paho reads one packet per select(); packets already in the read-ahead buffer
+        # need no select each (a backlog arrives 64 KiB at a time): take them now.
+        rc = super().loop_read(max_packets)
+        for _ in range(_DRAIN_PACKETS):
+            sock = self._sock
+            if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or not isinstance(sock, _ReadAheadSocket):
+                break
+            if sock.pending() <= 0:
+                break
+            rc = super().loop_read(1)
+        return rc
+
+    def loop_write(self) -> mqtt.MQTTErrorCode:
+        self._wake_sent = False  # cleared before writing: later packets wake it again
+        return super().loop_write()
+
+    def _packet_write(self) -> mqtt.MQTTErrorCode:
+        # A run of queued PUBACKs (4 bytes each, one per handled message) goes out in one
+        # send instead of one send each; paho's own writer then handles partial writes
+        # and errors for the merged packet as for any other. Only this (network) thread
+        # takes packets off the left of the queue; others only append on the right.
+        out = self._out_packet
+        if len(out) > 1 and _is_fresh_puback(out[0]) and _is_fresh_puback(out[1]):
+            parts = []
+            while out and _is_fresh_puback(out[0]):
+                parts.append(bytes(out.popleft()["packet"]))
+            data = b"".join(parts)
+            out.appendleft(
+                {
+                    "command": _PUBACK,
+                    "mid": 0,
+                    "qos": 1,
+                    "pos": 0,
+                    "to_process": len(data),
+                    "packet": data,
+                    "info": None,
+                }
+            )
+        return super()._packet_write()
+
+    def _packet_queue(
+        self,
+        command: int,
+        packet: bytes | bytearray,
+        mid: int,
+        qos: int,
+        info: mqtt.MQTTMessageInfo | None = None,
+    ) -> mqtt.MQTTErrorCode:
+        # paho writes a wake-up byte to its socket pair for every queued packet (one per
+        # PUBACK: a syscall each, from the dispatcher thread). One byte until the network
+        # thread writes is enough to wake it; extra bytes are harmless, a missing one is
+        # not, hence the flag is cleared in loop_write *before* the queue is written.
+        if self._wake_sent and self._thread is not None:
+            self._out_packet.append(
+                {
+                    "command": command,
+                    "mid": mid,
+                    "qos": qos,
+                    "pos": 0,
+                    "to_process": len(packet),
+                    "packet": packet,
+                    "info": info,
+                }
+            )
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        self._wake_sent = True
+        return super()._packet_queue(command, packet, mid, qos, info)
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        if self._protocol != mqtt.MQTTv5:
+            return super()._handle_publish()
+        lean = _lean_publish(self._in_packet["command"], self._in_packet["packet"])
+        if lean is None:
+            return super()._handle_publish()
+        qos, retain, dup, topic, mid, payload = lean
+        message = mqtt.MQTTMessage(mid=mid, topic=topic)
+        message.dup = dup
+        message.qos = qos
+        message.retain = retain
+        message.properties = None  # none were sent; nothing here reads them
+        message.payload = payload
+        message.timestamp = time.monotonic()
+        self._handle_on_message(message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+_PUBACK = 0x40
+
+
+def _is_fresh_puback(packet: Any) -> bool:
+    return bool(packet["command"] == _PUBACK and packet["pos"] == 0 and packet["info"] is None)
+
+
+def _lean_publish(
+    header: int, packet: bytes | bytearray
+) -> tuple[int, bool, bool, bytes, int, bytes] | None:
+    """An MQTT 5 PUBLISH's (qos, retain, dup, topic, mid, payload) when it is QoS 0/1 with a
+    non-empty topic and an empty property block; ``None`` for anything else (paho decodes
+    those). Layout: topic length (2 bytes), topic, packet id (2 bytes, QoS > 0), property
+    length (variable byte integer, here the single byte 0), payload."""
+    qos = (header & 0x06) >> 1
+    if qos > 1 or len(packet) < 3:
+        return None
+    n = int.from_bytes(packet[:2], "big")
+    pos = 2 + n
+    if n == 0:
+        return None  # a topic alias: paho's business
+    if qos:
+        if len(packet) < pos + 3:
+            return None
+        mid = int.from_bytes(packet[pos : pos + 2], "big")
+        pos += 2
+    else:
+        mid = 0
+    if len(packet) <= pos or packet[pos] != 0:
+        return None  # properties present (or truncated): paho decodes them
+    return (
+        qos,
+        bool(header & 0x01),
+        bool(header & 0x08),
+        bytes(packet[2 : 2 + n]),
+        mid,
+        bytes(packet[pos + 1 :]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +278,27 @@ class _Queued:
 
 
 _STOP = object()
+# High-rate topics: their model reads the JSON bytes itself (one pass, ~1 µs) instead of
+# json.loads + model_validate (~4 µs). A payload that fails this way goes through
+# wire.parse_payload as before, which accepts exactly what it always accepted (e.g. a
+# UTF-16 or NaN-bearing payload Python's json reads) and gives the usual reason.
+_FAST_MODELS: dict[wire.TopicKind, type[BaseModel]] = {
+    wire.TopicKind.CLIMATE: wire.Climate,
+    wire.TopicKind.SCALE_READING: wire.ScaleReading,
+}
+
+
+def _parse(topic: str, payload: bytes) -> tuple[wire.Topic, Any]:
+    """:func:`gongfang.wire.parse_payload`, with a one-pass fast path for climate and
+    scale readings; raises :class:`gongfang.wire.PayloadError` like it."""
+    parsed = wire.parse_topic(topic)
+    model = _FAST_MODELS.get(parsed.kind) if parsed is not None else None
+    if model is not None and parsed is not None:
+        try:
+            return parsed, model.model_validate_json(payload)
+        except ValidationError:
+            pass
+    return wire.parse_payload(topic, payload)
 
 
 class MqttLink:
@@ -496,7 +626,7 @@ class MqttLink:
 
     def _dispatch(self, item: _Queued) -> None:
         try:
-            topic, payload = wire.parse_payload(item.topic, item.payload)
+            topic, payload = _parse(item.topic, item.payload)
         except wire.PayloadError as exc:
             self._bad_payload(item.topic, exc.reason)
             return

@@ -9,7 +9,8 @@ duplicate.
 Tables: ``lots`` (the lot as recorded, plus local-only columns), ``outbox`` (what still
 has to reach the server, in order), ``parked`` (what the server refused: kept for a
 person, never retried in a loop), ``alarms``, ``climate`` (minute summaries),
-``kv`` (directory cache, monitor state, last sync…).
+``pending_lots`` (weighed crates waiting for the operator's confirmation, so a restart
+brings them back), ``kv`` (directory cache, monitor state, last sync…).
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ CREATE TABLE IF NOT EXISTS lot_stays (
     from_ms INTEGER NOT NULL,
     to_ms INTEGER,
     report TEXT
+);
+CREATE TABLE IF NOT EXISTS pending_lots (
+    lot_id TEXT PRIMARY KEY,
+    lane TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
@@ -167,6 +174,8 @@ class EdgeStore:
                     " created_ms) VALUES (?, ?, ?, ?, ?, ?)",
                     (lot_id, lane, captured, body, lot.content_hash(), now_ms()),
                 )
+                # the weighing it came from is no longer pending: gone in the same commit
+                db.execute("DELETE FROM pending_lots WHERE lot_id = ?", (lot_id,))
                 if cur.rowcount == 0:
                     return False
                 db.execute(
@@ -209,6 +218,46 @@ class EdgeStore:
     def mark_receipt_done(self, lot_id: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE lots SET receipt_done = 1 WHERE id = ?", (lot_id,))
+
+    # ------------------------------------------------------------ pending lots
+
+    def save_pending(self, lot_id: str, lane: str, doc: dict[str, Any]) -> None:
+        """Keep (or update) a weighed crate that waits for confirmation."""
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO pending_lots (lot_id, lane, body, created_ms) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (lot_id) DO UPDATE SET lane = excluded.lane,"
+                    " body = excluded.body",
+                    (lot_id, lane, body, now_ms()),
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"待确认批次未能保存 / pending lot {lot_id} not saved: {exc}") from exc
+
+    def drop_pending(self, lot_id: str) -> None:
+        """Forget a pending crate (discarded by the operator)."""
+        try:
+            with self._tx() as db:
+                db.execute("DELETE FROM pending_lots WHERE lot_id = ?", (lot_id,))
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"待确认批次未能删除 / pending lot {lot_id} not dropped: {exc}"
+            ) from exc
+
+    def pending_lots(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(lot id, lane, document) of every pending crate, oldest first; a row that does
+        not read as JSON is skipped here (the caller counts what it cannot restore)."""
+        out = []
+        for lot_id, lane, body in self._query(
+            "SELECT lot_id, lane, body FROM pending_lots ORDER BY created_ms, rowid"
+        ):
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+            out.append((str(lot_id), str(lane), doc if isinstance(doc, dict) else {}))
+        return out
 
     # ------------------------------------------------------------ cold-room stays
 

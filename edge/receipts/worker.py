@@ -12,9 +12,8 @@ import threading
 from pathlib import Path
 
 from edge.errors import ReceiptError
+from edge.logonce import OnceLog
 from edge.outbox.store import EdgeStore
-from edge.receipts.printer import open_printer, print_receipt
-from edge.receipts.render import ReceiptData, receipt_paths, render_receipt, save_receipt
 from edge.station.directory import Directory
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,7 @@ class ReceiptWorker:
         self.printed = 0
         self.errors = 0
         self.last_error: str | None = None
+        self._once = OnceLog(log)
 
     def start(self) -> None:
         for lot_id in self._store.lots_without_receipt():
@@ -72,10 +72,14 @@ class ReceiptWorker:
             except Exception as exc:  # one bad receipt must not stop the others
                 self.errors += 1
                 self.last_error = str(exc)[:300]
-                log.exception("receipt for lot %s failed", lot_id)
+                log.exception("收购小票生成失败 / receipt for lot %s failed", lot_id)
 
     def make(self, lot_id: str) -> tuple[Path, Path] | None:
         """Render, save and (if configured) print one lot's receipt."""
+        # imaging and printer libraries load with the first receipt, not at start-up
+        from edge.receipts.printer import open_printer, print_receipt
+        from edge.receipts.render import ReceiptData, receipt_paths, render_receipt, save_receipt
+
         stored = self._store.get_lot(lot_id)
         if stored is None or stored.receipt_done:
             return None
@@ -98,12 +102,14 @@ class ReceiptWorker:
                     self._printer = open_printer(self._printer_spec)
                 print_receipt(self._printer, image)
                 self.printed += 1
+                self._once.resolved("printer", "打印机已恢复 / printer working again")
             except ReceiptError as exc:
                 # The files exist; a printer fault is shown, the lot is not held back.
                 self._printer = None
                 self.errors += 1
                 self.last_error = str(exc)
-                log.error("%s", exc)
+                # once per cause: every receipt would repeat it while the printer is off
+                self._once.problem("printer", str(exc), logging.ERROR, "%s", exc)
         self._store.mark_receipt_done(lot_id)
         self.made += 1
         return png, pdf

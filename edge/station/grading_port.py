@@ -103,6 +103,9 @@ def to_grading(frame: bytes, received_ms: int, result: dict[str, Any]) -> Gradin
     return Grading(sha, received_ms, grade, name, version, items, flags)
 
 
+MAX_WAITING_FRAMES = 32  # frames queued for grading across lanes (bounded memory)
+
+
 class GradingPort:
     """Grades lane frames on a worker thread; ``on_graded(lane, grading)`` gets results."""
 
@@ -117,7 +120,12 @@ class GradingPort:
         self._on_graded = on_graded
         self._loader = loader
         self._graders: dict[wire.Product, _Grader] = {}
-        self._waiting: dict[str, tuple[bytes, int]] = {}  # lane -> newest frame not graded
+        self._load_lock = threading.Lock()  # preload and the worker must not load twice
+        self._unavailable: dict[wire.Product, str] = {}  # the condition already logged
+        # (lane, crate) -> that crate's newest frame not yet graded, oldest crate first: a
+        # newer photo of the same crate replaces a waiting one, another crate's never does.
+        self._waiting: dict[tuple[str, object], tuple[bytes, int]] = {}
+        self.dropped = 0
         self._cv = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -147,18 +155,24 @@ class GradingPort:
             try:
                 grader = self._grader(product)
             except Exception as exc:
-                log.error("分级模型无法加载 / grader for %s not loaded: %s", product.value, exc)
+                self._log_unavailable(product, exc)
                 out[product.value] = f"error: {exc}"[:300]
                 continue
+            self._log_available(product)
             out[product.value] = (
                 PLACEHOLDER_MODEL if isinstance(grader, _PlaceholderGrader) else "model"
             )
         return out
 
-    def submit(self, lane: str, frame: bytes, received_ms: int) -> None:
-        """Queue a lane's newest frame; an older frame still waiting is dropped."""
+    def submit(self, lane: str, frame: bytes, received_ms: int, crate: object = None) -> None:
+        """Queue a frame of ``crate`` (any key; None: the lane's newest frame wins)."""
         with self._cv:
-            self._waiting[lane] = (frame, received_ms)
+            key = (lane, crate)
+            self._waiting.pop(key, None)
+            self._waiting[key] = (frame, received_ms)
+            while len(self._waiting) > MAX_WAITING_FRAMES:  # a flood: keep the newest
+                del self._waiting[next(iter(self._waiting))]
+                self.dropped += 1
             self._cv.notify()
 
     def grade_now(self, lane: str, frame: bytes, received_ms: int) -> Grading:
@@ -168,22 +182,44 @@ class GradingPort:
     def _grader(self, product: wire.Product) -> _Grader:
         grader = self._graders.get(product)
         if grader is None:
-            grader = self._graders[product] = self._loader(product)
+            with self._load_lock:
+                grader = self._graders.get(product)
+                if grader is None:
+                    grader = self._graders[product] = self._loader(product)
         return grader
+
+    def _log_unavailable(self, product: wire.Product, exc: Exception) -> None:
+        """Once per product and cause (every frame of a lane would repeat it), Chinese
+        first; the recovery is logged once too (:meth:`_log_available`)."""
+        cause = str(exc)[:300]
+        if self._unavailable.get(product) == cause:
+            log.debug("grader for %s still unavailable: %s", product.value, cause)
+            return
+        self._unavailable[product] = cause
+        log.error(
+            "分级模型不可用，请人工分级 / grader for %s unavailable, grade by hand: %s",
+            product.value,
+            cause,
+        )
+
+    def _log_available(self, product: wire.Product) -> None:
+        if self._unavailable.pop(product, None) is not None:
+            log.info("分级模型已可用 / grader for %s available again", product.value)
 
     def _grade(self, lane: str, frame: bytes, received_ms: int) -> Grading:
         product = self._products[lane]
         try:
             grader = self._grader(product)
         except Exception as exc:  # model missing or broken: the operator grades by hand
-            log.error("分级模型不可用 / grader for %s unavailable: %s", product.value, exc)
+            self._log_unavailable(product, exc)
             self.errors += 1
             sha = hashlib.sha256(frame).hexdigest()
             return Grading(sha, received_ms, None, "unavailable", "-", error=str(exc)[:300])
+        self._log_available(product)
         try:
             result = grader.grade_jpeg(frame)
         except Exception as exc:  # a broken frame or model must not stop the station
-            log.exception("grading failed on lane %s", lane)
+            log.exception("分级出错 / grading failed on lane %s", lane)
             self.errors += 1
             sha = hashlib.sha256(frame).hexdigest()
             return Grading(sha, received_ms, None, "unknown", "unknown", error=repr(exc)[:300])
@@ -201,9 +237,11 @@ class GradingPort:
                     self._cv.wait()
                 if self._stop:
                     return
-                lane, (frame, received_ms) = self._waiting.popitem()
+                key = next(iter(self._waiting))
+                frame, received_ms = self._waiting.pop(key)
+                lane = key[0]
             grading = self._grade(lane, frame, received_ms)
             try:
                 self._on_graded(lane, grading)
             except Exception:
-                log.exception("on_graded failed for lane %s", lane)
+                log.exception("分级结果处理出错 / on_graded failed for lane %s", lane)

@@ -9,6 +9,14 @@ its UUID, weights and capture time, and the lane's latest camera frame's grading
 operator confirms the model's grade or overrides it with a reason; with
 ``auto_confirm`` (no operator: simulator, demo) the model's grade is accepted at once. The
 lot and its outbox entry are then written in one transaction.
+
+A pending lot is kept in the edge database from the moment its crate settles (updated
+when its grade or farmer arrives, removed in the very transaction that stores the lot),
+so a restart brings it back for confirmation with the same UUID. A restored lot is never
+graded by a frame taken after the restart (nothing proves the frame shows that crate):
+it keeps the grading it had, or waits for the operator's grade. Its lane waits for that
+crate to leave the scale before it settles the next one, so the crate still sitting
+there after the restart does not become a second lot.
 """
 
 from __future__ import annotations
@@ -37,6 +45,10 @@ AUTO_OPERATOR = "auto"
 MAX_OTHER_SCALES = 64
 
 
+FRAME_EPOCHS_KEPT = 16
+LATE_FRAME_MS = 10_000  # a frame this soon after the crate came off still shows that crate
+
+
 @dataclass(slots=True)
 class PendingLot:
     """A settled crate waiting for its grade and the operator's confirmation."""
@@ -50,6 +62,33 @@ class PendingLot:
     # The farmer selected when the crate settled: a later scan (the next farmer, while
     # this lot still waits for its grade) must not take it over.
     farmer: Farmer | None = None
+    # The lane's crate epoch when it settled: only a frame taken while this crate sat on
+    # the scale (same epoch) may grade it, never the previous crate's photo.
+    epoch: int = 0
+    restored: bool = False  # brought back from the database after a restart
+
+    def to_doc(self) -> dict[str, Any]:
+        """What the database keeps of it (see :func:`pending_from_doc`)."""
+        g, f = self.grading, self.farmer
+        return {
+            "v": 1,
+            "gross_g": self.gross_g,
+            "tare_g": self.tare_g,
+            "captured_ms": wire.utc_ms(self.captured_at),
+            "farmer": None if f is None else {"id": f.id, "name": f.name, "verified": f.verified},
+            "grading": None
+            if g is None
+            else {
+                "frame_sha256": g.frame_sha256,
+                "received_ms": g.received_ms,
+                "grade": None if g.grade is None else g.grade.value,
+                "model_name": g.model_name,
+                "model_version": g.model_version,
+                "items": g.items,
+                "flags": g.flags,
+                "error": g.error,
+            },
+        }
 
     def view(self) -> dict[str, Any]:
         g = self.grading
@@ -66,8 +105,49 @@ class PendingLot:
             "farmer": self.farmer.id if self.farmer else None,
             "waiting_for": "farmer"
             if self.farmer is None
-            else ("grading" if g is None else ("operator" if g.grade else "override")),
+            else (
+                ("override" if self.restored else "grading")
+                if g is None
+                else ("operator" if g.grade else "override")
+            ),
+            "restored": self.restored,
         }
+
+
+def pending_from_doc(lot_id: str, doc: dict[str, Any]) -> PendingLot:
+    """A pending lot read back from the database; raises KeyError/TypeError/ValueError
+    for a document it cannot trust."""
+    g, f = doc.get("grading"), doc.get("farmer")
+    grading = None
+    if g is not None:
+        grading = Grading(
+            frame_sha256=str(g["frame_sha256"]),
+            received_ms=int(g["received_ms"]),
+            grade=None if g.get("grade") is None else wire.Grade(g["grade"]),
+            model_name=str(g["model_name"]),
+            model_version=str(g["model_version"]),
+            items=[i for i in g.get("items") or [] if isinstance(i, dict)],
+            flags=[str(x) for x in g.get("flags") or []],
+            error=None if g.get("error") is None else str(g["error"]),
+        )
+    gross_g, tare_g = int(doc["gross_g"]), int(doc["tare_g"])
+    if gross_g - tare_g <= 0:
+        raise ValueError(f"net weight not positive: {gross_g} - {tare_g}")
+    return PendingLot(
+        lot_id=uuid.UUID(lot_id),
+        gross_g=gross_g,
+        tare_g=tare_g,
+        captured_at=datetime.fromtimestamp(int(doc["captured_ms"]) / 1000, UTC),
+        settled_mono=time.perf_counter(),
+        grading=grading,
+        farmer=None
+        if f is None
+        else Farmer(
+            str(f["id"]), None if f.get("name") is None else str(f["name"]), bool(f["verified"])
+        ),
+        epoch=-1,  # matches no frame of this process: see the module doc
+        restored=True,
+    )
 
 
 @dataclass(slots=True)
@@ -91,6 +171,12 @@ class LaneState:
     frame_sha: str | None = None
     frame_ms: int | None = None
     grading: Grading | None = None
+    # Crate epochs: +1 when a crate goes on the scale and +1 when it comes off, so frames
+    # (sha → epoch, the last few) are matched to the crate they show.
+    loaded: bool = False
+    epoch: int = 0
+    off_ms: int = 0  # when the last crate came off (edge clock)
+    frame_epochs: dict[str, int] = field(default_factory=dict)
     pending: deque[PendingLot] = field(default_factory=deque)
     last_lot: dict[str, Any] | None = None
     lots: int = 0
@@ -146,7 +232,11 @@ class Station:
             "unknown_scale_readings": 0,
             "unknown_lane_events": 0,
             "discarded": 0,
+            "pending_restored": 0,
+            "pending_not_restored": 0,
+            "pending_save_errors": 0,
         }
+        self._restore_pending()
 
     @property
     def products(self) -> dict[str, wire.Product]:
@@ -177,6 +267,7 @@ class Station:
             lane.weight_g, lane.weight_ts_ms = reading.gross_g, reading.ts_ms
             lane.weight_status = reading.status
             stable = lane.detector.feed(reading)
+            self._track_crate(lane, reading)
             if stable is None:
                 return None
             settled = time.perf_counter()
@@ -198,11 +289,16 @@ class Station:
                 settled_mono=settled,
                 farmer=lane.farmer,
                 grading=lane.grading
-                if lane.grading and lane.grading.frame_sha256 == lane.frame_sha
+                if lane.grading
+                and lane.grading.frame_sha256 == lane.frame_sha
+                and lane.frame_epochs.get(lane.frame_sha) == lane.epoch
                 else None,
+                epoch=lane.epoch,
             )
             lane.pending.append(pending)
             self._advance(scale, lane)
+            if pending in lane.pending:  # not stored at once (auto_confirm): keep it on disk
+                self._save_pending(scale, pending)
             return pending
 
     def on_frame_received(self, lane_id: str, sha256: str, received_ms: int) -> bool:
@@ -213,7 +309,37 @@ class Station:
                 self.counters["unknown_lane_events"] += 1
                 return False
             lane.frame_sha, lane.frame_ms = sha256, received_ms
+            epoch = lane.epoch
+            if (
+                not lane.loaded
+                and received_ms - lane.off_ms <= LATE_FRAME_MS
+                and any(p.epoch == epoch - 1 and p.grading is None for p in lane.pending)
+            ):
+                # The photo was taken on the scale but arrived just after the crate came
+                # off (a big QoS 1 message overtaken by small readings): it is that crate's.
+                epoch -= 1
+            lane.frame_epochs[sha256] = epoch
+            while len(lane.frame_epochs) > FRAME_EPOCHS_KEPT:
+                del lane.frame_epochs[next(iter(lane.frame_epochs))]
             return True
+
+    def frame_crate(self, lane_id: str, sha256: str) -> int | None:
+        """The crate epoch a received frame was matched to (None: unknown)."""
+        with self._lock:
+            lane = self._lanes.get(lane_id)
+            return None if lane is None else lane.frame_epochs.get(sha256)
+
+    def _track_crate(self, lane: LaneState, reading: wire.ScaleReading) -> None:
+        """Count crates on and off the scale (the epochs that match frames to crates)."""
+        if reading.status != "ok":
+            return
+        cfg = lane.detector.config
+        net = reading.gross_g - lane.detector.zero_offset_g
+        if not lane.loaded and net >= cfg.min_load_g:
+            lane.loaded, lane.epoch = True, lane.epoch + 1
+        elif lane.loaded and abs(net) <= cfg.zero_band_g:
+            lane.loaded, lane.epoch = False, lane.epoch + 1
+            lane.off_ms = int(time.time() * 1000)
 
     def on_graded(self, lane_id: str, grading: Grading) -> None:
         """The grader finished a frame: lots waiting for a grade take it."""
@@ -221,13 +347,23 @@ class Station:
             lane = self._lanes.get(lane_id)
             if lane is None:
                 return
-            lane.grading = grading
-            if grading.frame_sha256 != lane.frame_sha:
-                return  # an older frame: a newer one is being graded for these lots
+            if grading.frame_sha256 == lane.frame_sha:
+                lane.grading = grading  # the newest photo's grade, for a crate that settles next
+            # Each photo grades the crate it shows (by epoch), even when a newer photo (of the
+            # next crate) came in while it was being graded.
+            epoch = lane.frame_epochs.get(grading.frame_sha256)
+            if epoch is None:
+                return  # a frame too old to remember: no crate waits for it
+            changed = []
             for p in lane.pending:
-                if p.grading is None:
+                # A good photo of the crate also replaces one that could not be graded.
+                if p.epoch == epoch and (p.grading is None or p.grading.error is not None):
                     p.grading = grading
+                    changed.append(p)
             self._advance(lane_id, lane)
+            for p in changed:
+                if p in lane.pending:
+                    self._save_pending(lane_id, p)
 
     def on_scan(self, lane_id: str, code: str) -> Farmer:
         """A farmer card scanned at a lane."""
@@ -247,12 +383,17 @@ class Station:
             # and flagged unverified; the server answers `invalid` if it does not know it.
             farmer = Farmer(hint.id, hint.name, True) if hint else Farmer(code, None, False)
             lane.farmer = farmer
+            changed = []
             for p in lane.pending:
                 if p.farmer is None:  # crates weighed before anyone was picked
                     p.farmer = farmer
+                    changed.append(p)
             if operator:
                 lane.operator = operator
             self._advance(lane_id, lane)
+            for p in changed:
+                if p in lane.pending:
+                    self._save_pending(lane_id, p)
             return farmer
 
     def confirm(
@@ -294,11 +435,51 @@ class Station:
         with self._lock:
             lane = self._lane(lane_id)
             pending = self._pick(lane_id, lane, lot_id)
+            self._store.drop_pending(str(pending.lot_id))  # StoreError: still pending
             lane.pending.remove(pending)
             self.counters["discarded"] += 1
             return str(pending.lot_id)
 
     # ------------------------------------------------------------ internals
+
+    def _save_pending(self, lane_id: str, pending: PendingLot) -> None:
+        try:
+            self._store.save_pending(str(pending.lot_id), lane_id, pending.to_doc())
+        except StoreError:
+            # The lot is still pending in memory and can be confirmed; only a restart
+            # before that would lose it. Counted for the status page.
+            self.counters["pending_save_errors"] += 1
+            log.exception("待确认批次未写入数据库 / pending lot %s not saved", pending.lot_id)
+
+    def _restore_pending(self) -> None:
+        """Bring back the crates that were waiting for confirmation when the edge stopped."""
+        for lot_id, lane_id, doc in self._store.pending_lots():
+            lane = self._lanes.get(lane_id)
+            try:
+                if lane is None:
+                    raise KeyError(f"lane {lane_id!r} is not configured")
+                pending = pending_from_doc(lot_id, doc)
+            except (KeyError, TypeError, ValueError) as exc:
+                # Kept in the database untouched: a person (or a corrected configuration)
+                # can still deal with it.
+                self.counters["pending_not_restored"] += 1
+                log.warning(
+                    "待确认批次无法恢复 / pending lot %s on lane %s not restored: %s",
+                    lot_id,
+                    lane_id,
+                    exc,
+                )
+                continue
+            lane.pending.append(pending)
+            lane.detector.hold()
+            lane.loaded = True
+            self.counters["pending_restored"] += 1
+        if self.counters["pending_restored"]:
+            log.info(
+                "已恢复 %d 个待确认批次 / %d pending lots restored for confirmation",
+                self.counters["pending_restored"],
+                self.counters["pending_restored"],
+            )
 
     def _pick(self, lane_id: str, lane: LaneState, lot_id: str | None) -> PendingLot:
         if not lane.pending:
@@ -365,9 +546,10 @@ class Station:
             self._store.record_lot(record, lane=lane_id)
         except StoreError:
             self.counters["store_errors"] += 1
-            log.exception("lot %s not stored", record.id)
+            log.exception("批次未能保存 / lot %s not stored", record.id)
             raise
-        self.latencies_ms.append((time.perf_counter() - pending.settled_mono) * 1000)
+        if not pending.restored:  # settle-to-stored time means nothing across a restart
+            self.latencies_ms.append((time.perf_counter() - pending.settled_mono) * 1000)
         lane.pending.remove(pending)
         lane.lots += 1
         self.counters["lots_stored"] += 1
@@ -383,7 +565,9 @@ class Station:
             try:
                 self._on_lot_stored(record, lane_id)
             except Exception:  # publishing/receipts must never undo a stored lot
-                log.exception("after-store hook failed for lot %s", record.id)
+                log.exception(
+                    "批次已保存，后续处理出错 / after-store hook failed for lot %s", record.id
+                )
         return record
 
     # ------------------------------------------------------------ status

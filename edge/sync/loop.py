@@ -28,6 +28,7 @@ import httpx
 from pydantic import ValidationError
 
 from edge.errors import ServerUnreachableError, SyncAuthError, SyncError
+from edge.logonce import OnceLog
 from edge.outbox.store import EdgeStore, OutboxEntry, now_ms
 from gongfang import wire
 
@@ -88,6 +89,7 @@ class SyncLoop:
         self._store = store
         self._cfg = config
         self._on_directory = on_directory
+        self._once = OnceLog(log)
         self._http = httpx.Client(
             base_url=config.server_url.rstrip("/"),
             headers={"X-Api-Key": config.api_key, "Content-Type": "application/json"},
@@ -130,13 +132,26 @@ class SyncLoop:
             try:
                 more = self.run_once()
                 delay = 0.0 if more else self._cfg.interval_s
+                self._once.resolved("sync", "同步已恢复 / sync working again")
             except SyncError as exc:
                 with self._state_lock:
                     failures = self._state.consecutive_failures
                 delay = backoff_s(failures, base_s=base, max_s=self._cfg.max_backoff_s)
-                log.warning("同步失败 sync failed (%s); retry in %.1fs", exc, delay)
-            except Exception:  # a bug must not kill the thread that carries every lot
-                log.exception("sync loop error")
+                # once per cause while the server stays away (retries can go on for hours)
+                self._once.problem(
+                    "sync",
+                    f"{type(exc).__name__}: {exc}",
+                    logging.WARNING,
+                    "同步失败，稍后重试 / sync failed (%s); retrying, next in %.1fs",
+                    exc,
+                    delay,
+                )
+            except Exception as exc:  # a bug must not kill the thread that carries every lot
+                cause = repr(exc)
+                if self._once.problem(
+                    "sync-bug", cause, logging.DEBUG, "sync loop error %s", cause
+                ):
+                    log.exception("同步出错 / sync loop error")  # with the traceback, once
                 delay = self._cfg.interval_s
             with self._state_lock:
                 self._state.next_attempt_ms = now_ms() + int(delay * 1000)
@@ -253,7 +268,11 @@ class SyncLoop:
         if unacked:
             # Kept and sent again later; counted so a person sees a server that skips items.
             self._store.bump_attempts(unacked)
-            log.warning("server did not acknowledge %d item(s); kept for retry", len(unacked))
+            log.warning(
+                "服务器未确认 %d 项 / server did not acknowledge %d item(s): kept for retry",
+                len(unacked),
+                len(unacked),
+            )
         with self._state_lock:
             self._state.sent_total += len(done)
             self._state.unacked_total += len(unacked)

@@ -104,6 +104,13 @@ class StableWeightDetector:
         """True while waiting for a load (False from a settle until the load is removed)."""
         return self._armed
 
+    def hold(self) -> None:
+        """A load settled before (e.g. before a restart) is still on the platform: wait for
+        the readings to return to zero before the next settle counts."""
+        self._armed = False
+        self._in_zero_band = 0
+        self._flag_prev = None
+
     def feed(self, reading: wire.ScaleReading) -> StableWeight | None:
         cfg = self.config
         last = self._last_seq

@@ -115,18 +115,22 @@ class Visit:
         return len(self.crates) * CRATE_MS + SCAN_LEAD_MS
 
 
+_FruitLabel = Literal["unripe", "turning", "ripe", "defect"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Quality:
     """What a farmer's crates look like on camera (None: the renderer's full mix)."""
 
-    fruit: list[Literal["unripe", "turning", "ripe", "defect"]] | None
+    fruit: list[_FruitLabel] | None
     diameter_mm: tuple[float, float]
     leaves: list[str] | None
 
 
+_FAIR_CRATE: list[_FruitLabel] = ["ripe", "ripe", "ripe", "ripe", "ripe", "ripe", "ripe", "turning"]
 _QUALITY = {
     "good": _Quality(["ripe"], (27.0, 38.0), ["clean"]),
-    "fair": _Quality(["ripe"] * 7 + ["turning"], (21.0, 36.0), ["clean", "clean", "spot"]),
+    "fair": _Quality(_FAIR_CRATE, (21.0, 36.0), ["clean", "clean", "spot"]),
     "poor": _Quality(None, (16.0, 40.0), None),
 }
 

@@ -23,11 +23,12 @@ def _confusion(m: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-# Development runs of version 1.1.0 (R = Riseholme, B = brix balanced accuracy; defect
-# recall @ precision), all on the validation split after calibration.
+# Development runs (R = Riseholme, B = brix balanced accuracy; defect recall @ precision).
+# 1.0.0/1.1.0 rows: validation split after calibration on it (epoch also chosen on it, so
+# optimistic). 1.2.0 rows: out-of-fold (OOF) over train+validation, offsets applied.
 EXPERIMENTS = (
     (
-        "early (shipped first, 1.0.0)",
+        "A (shipped first, 1.0.0)",
         "30 epochs, p_swap 0.5, free rotation for all crops",
         "R 0.870, B 0.948, defect 0.68 @ 0.63; its test: R 0.874, B 0.919, defect 0.76 @ 0.66",
     ),
@@ -37,7 +38,8 @@ EXPERIMENTS = (
         "D",
         "40 epochs, p_swap 0.3, field crops ±20° only, calibrated epoch choice, 2 seeds",
         "2-net ensemble R 0.853, B 0.937, defect 0.60 @ 0.75; "
-        "seed 0 alone R 0.863, B 0.949, defect 0.64 @ 0.84 (**shipped**)",
+        "seed 0 alone R 0.863, B 0.949, defect 0.64 @ 0.84 (shipped as 1.1.0; its test: "
+        "R 0.832, B 0.896, defect 0.56 @ 0.78)",
     ),
     (
         "E",
@@ -45,6 +47,30 @@ EXPERIMENTS = (
         "ensemble R 0.836, B 0.958, defect 0.56 @ 0.70",
     ),
 )
+
+
+NARRATIVE = "TODO"
+
+TEST_LOOKS = (
+    "three times in this project, once per shipped model (1.0.0, 1.1.0, 1.2.0), each after "
+    "its recipe, weights and offsets were fixed; tests and bench/bench_grading_accuracy.py "
+    "re-score the shipped model on it but choose nothing"
+)
+
+
+def _fig(m: dict[str, Any]) -> str:
+    d = m["defect"]
+    return (
+        f"R {m['riseholme_balanced_accuracy']:.3f}, B {m['brix_balanced_accuracy']:.3f}, "
+        f"defect {d['recall']:.2f} @ {d['precision']:.2f}"
+    )
+
+
+def _swap_check(tr: dict[str, Any]) -> str:
+    c = tr.get("background_check")
+    if not c:
+        return "not run for this model."
+    return str(c["text"])
 
 
 def render(meta: dict[str, Any], history: list[dict[str, float]]) -> str:
@@ -60,7 +86,7 @@ def render(meta: dict[str, Any], history: list[dict[str, float]]) -> str:
     )
     occ = t.get("occluded", {})
     experiments = "\n".join(
-        ["| run | recipe | validation after calibration |", "|---|---|---|"]
+        ["| run | recipe | figures |", "|---|---|---|"]
         + [f"| {a} | {b} | {c} |" for a, b, c in EXPERIMENTS]
     )
     ok = (
@@ -74,6 +100,8 @@ def render(meta: dict[str, Any], history: list[dict[str, float]]) -> str:
     d = t["defect"]
     bal_r, bal_b = t["riseholme"]["balanced_accuracy"], t["brix"]["balanced_accuracy"]
     n_turn = t["brix"]["per_class"]["turning"]["support"]
+    n_pool = sum(sum(sp["counts"][k].values()) for k in ("train", "val"))
+    n_def = sum(sp["counts"][k].get("riseholme/defect", 0) for k in ("train", "val"))
     return f"""# {meta["name"]} {meta["version"]} — strawberry ripeness / defect classifier
 
 Labels (output order): {", ".join(f"`{x}`" for x in meta["labels"])}.
@@ -117,29 +145,38 @@ Riseholme publishes no fruit identity, so each crop is its own group; the same p
 appear in several crops across splits (a likely optimistic bias for Riseholme numbers).
 
 ## Training recipe
-- Net: {rc.get("members", 1)} member(s), logits averaged in the graph; each a compact
-  MobileNetV2-style CNN (inverted residuals, depthwise 3×3, BatchNorm, ReLU6,
-  width {rc["width"]}), {size}×{size} input, trained from scratch (no pretrained weights).
+- Net: one compact MobileNetV2-style CNN (inverted residuals, depthwise 3×3, BatchNorm,
+  ReLU6, width {rc["width"]}), {size}×{size} input, trained from scratch (no pretrained
+  weights); the graph averages it over the crop and its mirror image.
 - Background-shortcut breaking (turning fruit exist only on white, defects only in the field):
   with p = {rc["p_swap"]} a table photo is cut out by colour (Lab distance to the border colour)
   and pasted, enlarged, on a blurred crop of a field photo; a field crop is shrunk onto a
   synthetic light table (white plastic, light wood, steel; gradients, grain) behind a soft oval.
+  Check: {_swap_check(tr)}
 - Augmentation: table fruit turn freely (±180°, scale ±15%); field crops in their own scene
-  turn ±20° and are only enlarged (mirrored borders around a tight crop make
-  "kaleidoscope" fruit that look malformed); shifts, flips, brightness/contrast, saturation
-  ±20%, hue only ±6° (hue is the ripeness cue), white balance ±6%, blur, noise, JPEG q35–90.
+  turn by quarter turns plus ±15° and are only enlarged (mirrored borders around a tight
+  crop make "kaleidoscope" fruit that look malformed); shifts, flips, brightness/contrast,
+  saturation ±20%, hue only ±6° (hue is the ripeness cue), white balance ±6%, blur, noise,
+  JPEG q35–90.
 - Sampling: every epoch draws {rc["draws_per_epoch"]} crops with fixed shares per (set, label)
   stratum (class and set balance instead of loss weights).
 - Loss: cross-entropy, label smoothing {rc["label_smoothing"]}; occluded partial label (above).
 - AdamW lr {rc["lr"]} one-cycle, weight decay {rc["weight_decay"]}, batch {rc["batch"]},
-  {rc["epochs"]} epochs, EMA of weights ({rc["ema"]}); the epoch kept is the one with the best
-  calibrated validation objective: {tr["best_epoch"]}.
-- Calibration on validation: per-class logit offsets {cal} (unripe, turning, ripe, defect),
-  grid-searched in [−1, 1] (small L1 penalty) to maximise the sum of both validation
-  balanced accuracies with defect recall ≥ 0.9 and precision ≥ 0.7 as soft constraints;
-  baked into the graph.
-- Time: {tr["train_seconds"]:.0f} s wall on {tr.get("torch_threads", 2)} torch thread(s) of a
-  shared 2-core machine (other jobs running).
+  {rc["epochs"]} epochs (fixed, no early stopping), EMA of weights ({rc["ema"]}).
+- Cross-validation and calibration: train+validation ({n_pool} photos, {n_def} defects) are
+  cut into {rc["folds"]} fruit-grouped, stratified folds; a net trained on the other folds
+  predicts each fold, so every train+validation photo gets an out-of-fold (OOF) prediction.
+  Per-class logit offsets {cal} (unripe, turning, ripe, defect) are grid-searched on those
+  {n_def} OOF defects and the rest (instead of 25 validation defects) to maximise the sum
+  of both balanced accuracies with defect recall ≥ 0.9 and precision ≥ 0.7 as soft
+  constraints, and baked into the graph. The shipped net is then trained the same way on all
+  of train+validation.
+- OOF figures of this recipe (offsets applied; the honest estimate, test untouched):
+  {_fig(tr["oof_metrics"])}; on the validation photos alone {
+        _fig(tr["oof_metrics_validation_photos"])
+    }; without offsets {_fig(tr["oof_metrics_no_offsets"])}.
+- Time: {tr["train_seconds"]:.0f} s wall for {rc["folds"]} fold nets + the final net on
+  {tr.get("torch_threads", 2)} torch thread(s) of a shared 2-core machine (other jobs running).
   Reproduce: `gongfang train strawberry --seed {sp["seed"]} --threads {tr.get("torch_threads", 2)}`
   (same thread count → same floating-point order → same weights).
 
@@ -169,15 +206,19 @@ brix-ripeness test:
 Targets: balanced accuracy ≥ 0.93 on each set, defect recall ≥ 0.85 at precision ≥ 0.6.
 This model: {status}.
 
-## What was tried (all choices made on the validation split)
+## What was tried (all choices made on validation or out-of-fold predictions)
+R = Riseholme and B = brix balanced accuracy, defect recall @ precision. Rows A–E (versions
+1.0.0/1.1.0): the validation split, after offsets fitted on it and the epoch chosen on it
+(optimistic). Rows r1–r4 (version 1.2.0): out-of-fold predictions over train+validation
+(fixed epochs; offsets fitted on the same OOF logits, so mildly optimistic; the "no
+offsets" figures are fully held out). Test figures of A and D were seen only after they
+had been shipped.
+
 {experiments}
 
-The defect class is the bottleneck: on validation, reaching defect recall 0.84 by
-threshold alone costs precision ≈ 0.3 — the missed anomalous crops are mostly fruit with
-small or subtle marks that the 64-px from-scratch net scores as healthy. The early model
-scored better on the test split than the shipped one; it was not switched back, because that
-would be choosing on the test split. Validation (25 defects) and test (25 defects) are too
-small to rank close recipes reliably.
+{NARRATIVE}
+
+The test split has been looked at {TEST_LOOKS}.
 
 ## Known limits
 - Small data: {d["support"]} defect and {n_turn} turning test photos; one wrong call moves a

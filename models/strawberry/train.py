@@ -17,17 +17,26 @@ import numpy as np
 
 from models.common.preprocess import square_resize
 from models.strawberry import LABELS
-from models.strawberry.augment import WORK, augment, table_mask
+from models.strawberry.augment import (
+    WORK,
+    augment,
+    field_texture,
+    paste_on_field,
+    paste_on_table,
+    table_mask,
+)
 from models.strawberry.dataset import (
     BRIX,
     OCCLUDED,
     RISEHOLME,
     Record,
     default_data_dir,
+    kfold,
     load_records,
     read_rgb,
     split_records,
 )
+from models.strawberry.evaluate import score
 
 Progress = Callable[[int, int, str], None]
 SIZE = 64
@@ -162,13 +171,15 @@ def train(
     checkpoint: Path | None = None,
     threads: int = 2,
 ) -> dict[str, Any]:
-    """Train ``recipe.members`` nets, calibrate, export and evaluate.
+    """K-fold over train+validation, offsets from the out-of-fold logits, then one net on all.
 
-    Returns the metadata written to ``out_dir`` (the package folder by default).
+    The test split is untouched. Each fold's net trains on the other folds for a fixed
+    number of epochs and predicts its own fold (flip-averaged logits); the pooled
+    out-of-fold logits choose the per-class offsets. The shipped net trains the same way on
+    all of train+validation and gets those offsets. Returns the metadata written to
+    ``out_dir`` (the package folder by default).
     """
     import torch
-
-    from models.strawberry.net import Ensemble
 
     torch.set_num_threads(threads)
     rcp = recipe or Recipe()
@@ -178,39 +189,144 @@ def train(
     out_dir = Path(out_dir) if out_dir is not None else Path(__file__).parent
     t0 = time.monotonic()
     note = progress or (lambda done, total, msg: None)
+    runs = rcp.folds + 1
+    total = rcp.epochs * runs
 
     splits = split_records(load_records(data_dir), seed)
-    note(0, rcp.epochs * rcp.members, "decoding photos")
-    tr = decode(splits["train"], data_dir, WORK, with_masks=True)
-    va = decode(splits["val"], data_dir, rcp.size, with_masks=False)
-    nets, infos = [], []
-    for k in range(rcp.members):
+    pool = sorted(splits["train"] + splits["val"], key=lambda r: r.file)
+    folds = kfold(pool, rcp.folds, seed + 1)
+    note(0, total, "decoding photos")
+    arr = decode(pool, data_dir, WORK, with_masks=True)
+    small = decode(pool, data_dir, rcp.size, with_masks=False).images
+    index = {r.file: i for i, r in enumerate(pool)}
+    oof = np.zeros((len(pool), len(LABELS)), np.float32)
+    fold_of = np.zeros(len(pool), np.int64)
+    swapped = np.zeros_like(oof)
+    infos: list[dict[str, Any]] = []
+    for k, fold in enumerate(folds):
+        held = np.array([index[r.file] for r in fold])
+        keep = np.setdiff1d(np.arange(len(pool)), held)
 
-        def member_note(done: int, total: int, msg: str, k: int = k) -> None:
-            note(k * rcp.epochs + done, rcp.members * total, f"net {k + 1}: {msg}")
+        def fold_note(done: int, _t: int, msg: str, k: int = k) -> None:
+            note(k * rcp.epochs + done, total, f"fold {k + 1}/{rcp.folds}: {msg}")
 
-        net, info = _train_member(rcp, tr, va, seed * 1000 + k, member_note)
-        nets.append(net)
-        infos.append(info)
-    ens = Ensemble(nets).eval()
-    info = {
-        "members": [{k: v for k, v in i.items() if k != "history"} for i in infos],
-        "best_epoch": [i["best_epoch"] for i in infos],
+        net, info = _train_member(rcp, _subset(arr, keep), seed * 1000 + k, fold_note)
+        oof[held] = _logits(net, small[held], rcp)
+        swapped[held] = _logits(net, _swap_backgrounds(arr, held, keep, seed + k, rcp), rcp)
+        fold_of[held] = k
+        infos.append(info | {"fold": k, "n_train": int(len(keep)), "n_held": int(len(held))})
+
+    def last_note(done: int, _t: int, msg: str) -> None:
+        note(rcp.folds * rcp.epochs + done, total, f"final net: {msg}")
+
+    net, info = _train_member(rcp, arr, seed * 1000 + rcp.folds, last_note)
+    note(total, total, "calibrating on out-of-fold logits and exporting")
+    ys, srcs = arr.labels, arr.sources
+    offsets, obj = calibrate(oof, ys, srcs)
+    val_files = {r.file for r in splits["val"]}
+    in_val = np.array([r.file in val_files for r in pool])
+    probs = _softmax(oof + np.array(offsets))
+    run_info = {
         "train_seconds": round(time.monotonic() - t0, 1),
         "torch_threads": threads,
-        "history": [i["history"] for i in infos],
+        "folds": [{k: v for k, v in i.items() if k != "history"} for i in infos],
+        "final_net": {k: v for k, v in info.items() if k != "history"},
+        "oof_objective_after_offsets": round(obj, 4),
+        "oof_metrics": _brief_metrics(score(ys, probs, srcs)),
+        "oof_metrics_validation_photos": _brief_metrics(
+            score(ys[in_val], probs[in_val], srcs[in_val])
+        ),
+        "oof_metrics_no_offsets": _brief_metrics(score(ys, _softmax(oof), srcs)),
+        "background_check": _background_check(swapped, offsets, ys, srcs),
+        "history": info["history"],
     }
     if checkpoint is not None:
-        states = [n.state_dict() for n in nets]
-        torch.save({"states": states, "recipe": rcp, "seed": seed, "info": info}, checkpoint)
-    note(rcp.epochs * rcp.members, rcp.epochs * rcp.members, "calibrating and exporting")
-    return _finish(ens, rcp, seed, data_dir, out_dir, splits, va, info, final)
+        torch.save(
+            {
+                "state": net.state_dict(),
+                "recipe": rcp,
+                "seed": seed,
+                "offsets": offsets,
+                "info": run_info,
+                "oof": oof,
+                "fold_of": fold_of,
+            },
+            checkpoint,
+        )
+    return _finish(net, offsets, rcp, seed, data_dir, out_dir, splits, run_info, final)
+
+
+def _swap_backgrounds(
+    arr: Arrays, held: np.ndarray, keep: np.ndarray, seed: int, rcp: Recipe
+) -> np.ndarray:
+    """Held-out photos on the other set's background: table fruit on field, field on table.
+
+    Backgrounds come from the fold's training field crops; the result is at the model size.
+    """
+    rng = np.random.default_rng(10_000 + seed)
+    donors = arr.images[keep][arr.sources[keep] == RISEHOLME]
+    out = []
+    for i in held:
+        img, mask = arr.images[i], arr.masks[i]
+        if mask is not None:
+            bg = field_texture(rng, donors[rng.integers(len(donors))], WORK)
+            canvas = paste_on_field(img, mask, bg, rng)
+        else:
+            canvas = paste_on_table(img, rng)
+        out.append(square_resize(np.clip(canvas, 0, 255).astype(np.uint8), rcp.size))
+    return np.stack(out)
+
+
+def _background_check(
+    swapped: np.ndarray, offsets: list[float], y: np.ndarray, src: np.ndarray
+) -> dict[str, Any]:
+    """OOF figures with every photo moved to the other set's background (fruit, not scene)."""
+    m = score(y, _softmax(swapped + np.array(offsets)), src)
+    b = _brief_metrics(m)
+    turning = m["brix"]["per_class"].get("turning", {}).get("recall", 0.0)
+    called = np.array(b["brix_confusion"])[:, 3].sum()
+    text = (
+        "every train+validation photo was also predicted out-of-fold on the other set's "
+        "background (brix table fruit cut out onto field crops, field crops onto synthetic "
+        f"tables): brix balanced accuracy on field backgrounds {b['brix_balanced_accuracy']:.3f} "
+        f"(turning recall {turning:.2f}, {called} brix fruit called defect), Riseholme on "
+        f"tables {b['riseholme_balanced_accuracy']:.3f}, defect recall "
+        f"{b['defect']['recall']:.2f} @ precision {b['defect']['precision']:.2f}."
+    )
+    return b | {"text": text}
+
+
+def _brief_metrics(m: dict[str, Any]) -> dict[str, Any]:
+    """The three acceptance figures of a ``score`` result."""
+    return {
+        "riseholme_balanced_accuracy": m["riseholme"]["balanced_accuracy"],
+        "brix_balanced_accuracy": m["brix"]["balanced_accuracy"],
+        "defect": m["defect"],
+        "riseholme_confusion": m["riseholme"]["confusion"],
+        "brix_confusion": m["brix"]["confusion"],
+    }
+
+
+def _subset(a: Arrays, idx: np.ndarray) -> Arrays:
+    return Arrays(a.images[idx], a.labels[idx], a.sources[idx], [a.masks[i] for i in idx])
+
+
+def _logits(net: Any, images: np.ndarray, rcp: Recipe) -> np.ndarray:
+    """Flip-averaged logits of ``net`` for uint8 RGB images already at the model size."""
+    import torch
+
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+    x = (x - torch.tensor(rcp.mean).view(1, 3, 1, 1)) / torch.tensor(rcp.std).view(1, 3, 1, 1)
+    net.eval()
+    with torch.no_grad():
+        out: np.ndarray = (0.5 * (net(x) + net(torch.flip(x, dims=[3])))).numpy()
+    return out
 
 
 def _train_member(
-    rcp: Recipe, tr: Arrays, va: Arrays, member_seed: int, note: Progress
+    rcp: Recipe, tr: Arrays, member_seed: int, note: Progress
 ) -> tuple[Any, dict[str, Any]]:
-    """One net: balanced draws, augmentation, EMA weights, epoch chosen on validation."""
+    """One net: balanced draws, augmentation, one-cycle LR, EMA weights after the last epoch."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
@@ -218,23 +334,23 @@ def _train_member(
 
     torch.manual_seed(member_seed)
     rng = np.random.default_rng(member_seed)
+    t0 = time.monotonic()
     donors = tr.images[tr.sources == RISEHOLME]
     mean = torch.tensor(rcp.mean).view(1, 3, 1, 1)
     std = torch.tensor(rcp.std).view(1, 3, 1, 1)
+    fmt = torch.channels_last  # about a third faster on CPU for this net
 
     def to_tensor(batch: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float() / 255.0
-        return (x - mean) / std
+        return ((x - mean) / std).contiguous(memory_format=fmt)
 
     net = FruitNet(len(LABELS), width=rcp.width, stem_stride=rcp.stem_stride)
+    net.to(memory_format=fmt)  # type: ignore[call-overload]  # in place; stubs lack the kwarg
     ema = FruitNet(len(LABELS), width=rcp.width, stem_stride=rcp.stem_stride)
     ema.load_state_dict(net.state_dict())
-    ema.eval()
     opt = torch.optim.AdamW(net.parameters(), lr=rcp.lr, weight_decay=rcp.weight_decay)
     steps = rcp.epochs * (rcp.draws_per_epoch // rcp.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, rcp.lr, total_steps=steps, pct_start=0.15)
-    xv = to_tensor(va.images)
-    best: dict[str, Any] = {"score": -float("inf"), "epoch": 0}
     history: list[dict[str, float]] = []
     for ep in range(rcp.epochs):
         net.train()
@@ -277,44 +393,28 @@ def _train_member(
                 for be, bn in zip(ema.buffers(), net.buffers(), strict=True):
                     be.copy_(bn)
             losses.append(float(loss.detach()))
-        with torch.no_grad():
-            zl = (0.5 * (ema(xv) + ema(torch.flip(xv, dims=[3])))).numpy()
-        # choose the epoch by the objective *after* calibration, as it will be shipped
-        _, sc = calibrate(zl, va.labels, va.sources, step=0.5)
-        history.append({"epoch": ep + 1, "loss": float(np.mean(losses)), "val_score": sc})
-        if sc >= best["score"]:
-            state = {k: v.clone() for k, v in ema.state_dict().items()}
-            best = {"score": sc, "epoch": ep + 1, "state": state}
-        msg = f"loss {np.mean(losses):.3f} val {sc:.3f} best {best['score']:.3f}@{best['epoch']}"
-        note(ep + 1, rcp.epochs, msg)
-    ema.load_state_dict(best["state"])
-    info = {"best_epoch": best["epoch"], "val_objective": round(best["score"], 4)}
+        history.append({"epoch": ep + 1, "loss": float(np.mean(losses))})
+        note(ep + 1, rcp.epochs, f"loss {np.mean(losses):.3f}")
+    ema.eval()
+    info = {"epochs": rcp.epochs, "seconds": round(time.monotonic() - t0, 1)}
     return ema, info | {"history": history}
 
 
 def _finish(
     net: Any,
+    offsets: list[float],
     rcp: Recipe,
     seed: int,
     data_dir: Path,
     out_dir: Path,
     splits: dict[str, list[Record]],
-    va: Arrays,
     info: dict[str, Any],
     final: bool,
 ) -> dict[str, Any]:
-    """Calibrate offsets on validation, export, evaluate (test if ``final``)."""
-    import torch
-
+    """Export with the offsets and evaluate (the test split once if ``final``)."""
     from models.strawberry.export import export_all
 
     net.eval()
-    x = torch.from_numpy(va.images).permute(0, 3, 1, 2).float() / 255.0
-    x = (x - torch.tensor(rcp.mean).view(1, 3, 1, 1)) / torch.tensor(rcp.std).view(1, 3, 1, 1)
-    with torch.no_grad():
-        logits = (0.5 * (net(x) + net(torch.flip(x, dims=[3])))).numpy()
-    offsets, val_obj = calibrate(logits, va.labels, va.sources)
-    info = info | {"val_objective_after_offsets": round(val_obj, 4)}
     return export_all(
         net=net,
         offsets=offsets,
@@ -331,21 +431,17 @@ def _finish(
 def export_checkpoint(
     checkpoint: Path, out_dir: Path, data_dir: Path | None = None, final: bool = True
 ) -> dict[str, Any]:
-    """Re-export a run saved with ``train(checkpoint=...)`` (same calibration and files)."""
+    """Re-export a run saved with ``train(checkpoint=...)`` (same offsets and files)."""
     import torch
 
-    from models.strawberry.net import Ensemble, FruitNet
+    from models.strawberry.net import FruitNet
 
     ck = torch.load(checkpoint, weights_only=False)
     rcp: Recipe = ck["recipe"]
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     splits = split_records(load_records(data_dir), ck["seed"])
-    va = decode(splits["val"], data_dir, rcp.size, with_masks=False)
-    nets = []
-    for state in ck.get("states") or [ck["state"]]:
-        net = FruitNet(len(LABELS), width=rcp.width, stem_stride=getattr(rcp, "stem_stride", 2))
-        net.load_state_dict(state)
-        nets.append(net)
-    info = {"best_epoch": 0, "val_objective": 0.0, "train_seconds": 0.0} | ck.get("info", {})
-    ens = Ensemble(nets).eval()
-    return _finish(ens, rcp, ck["seed"], data_dir, Path(out_dir), splits, va, info, final)
+    net = FruitNet(len(LABELS), width=rcp.width, stem_stride=rcp.stem_stride)
+    net.load_state_dict(ck["state"])
+    return _finish(
+        net, ck["offsets"], rcp, ck["seed"], data_dir, Path(out_dir), splits, ck["info"], final
+    )

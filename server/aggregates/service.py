@@ -38,23 +38,28 @@ class AggregateDelta:
 
 
 def apply_deltas(session: Session, deltas: Mapping[AggKey, AggregateDelta]) -> None:
-    """Upsert-add the deltas (in key order, so concurrent batches cannot deadlock)."""
+    """Upsert-add the deltas: one multi-row statement per 500 keys, in key order (so
+    concurrent batches lock the rows in the same order and cannot deadlock)."""
     if not deltas:
         return
     ins = dialect_insert(session)
     table = DailyAggregate.__table__
-    for key in sorted(deltas):
-        d = deltas[key]
-        stmt = ins(table).values(
-            day=key[0],
-            station_id=key[1],
-            product=key[2],
-            grade=key[3],
-            lots=d.lots,
-            net_g=d.net_g,
-            unpriced_lots=d.unpriced_lots,
-            amount_fen=d.amount_fen,
-        )
+    keys = sorted(deltas)
+    for start in range(0, len(keys), 500):  # SQLite: at most 32,766 bound parameters
+        rows = [
+            {
+                "day": k[0],
+                "station_id": k[1],
+                "product": k[2],
+                "grade": k[3],
+                "lots": deltas[k].lots,
+                "net_g": deltas[k].net_g,
+                "unpriced_lots": deltas[k].unpriced_lots,
+                "amount_fen": deltas[k].amount_fen,
+            }
+            for k in keys[start : start + 500]
+        ]
+        stmt = ins(table).values(rows)
         stmt = stmt.on_conflict_do_update(
             index_elements=["day", "station_id", "product", "grade"],
             set_={

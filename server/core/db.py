@@ -9,6 +9,7 @@ Alembic migrations shipped inside this package (:func:`upgrade`).
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -183,10 +184,24 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     import psycopg
 
     copy_sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
+    pick = operator.itemgetter(*cols)
+    json_at = [n for n, c in enumerate(cols) if c in json_cols]
+    # Rows often share one JSON value (the same grader, no items): encode each object once.
+    encoded: dict[int, str] = {}
+
+    def as_json(value: Any) -> str:
+        text = encoded.get(id(value))
+        if text is None:
+            text = encoded[id(value)] = json.dumps(value)
+        return text
+
     try:
         with dbapi_conn.cursor() as cur, cur.copy(copy_sql) as cp:
             for row in rows:
-                cp.write_row([json.dumps(row[c]) if c in json_cols else row[c] for c in cols])
+                values = list(pick(row)) if len(cols) > 1 else [row[cols[0]]]
+                for n in json_at:
+                    values[n] = as_json(values[n])
+                cp.write_row(values)
     except psycopg.Error as exc:
         # Same exception classes as SQLAlchemy's own statements (IntegrityError for a
         # duplicate lot id), so callers handle COPY and INSERT alike.

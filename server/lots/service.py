@@ -7,7 +7,7 @@ order of arrival the pricing rule consumes quota in. The caller owns the transac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
@@ -21,14 +21,20 @@ from server.aggregates.service import AggregateDelta, apply_deltas
 from server.audit.service import record
 from server.core.db import bulk_insert, in_values, utcnow
 from server.core.errors import Invalid, InvalidState, NotFound
-from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
 from server.pricing.rule import PriceResult, price_lot
-from server.pricing.service import ContractBook, MarketBook, consume_quota, intake_date
+from server.pricing.service import (
+    ContractBook,
+    MarketBook,
+    consume_quota,
+    intake_date,
+    load_farmers_and_contracts,
+)
 from server.stations.models import Station
 
 _LOTS = cast(Table, Lot.__table__)
 _PARTS = cast(Table, LotPart.__table__)
+_STATIONS = cast(Table, Station.__table__)
 
 
 @dataclass
@@ -40,58 +46,70 @@ class IngestResult:
 
 
 def ingest_lots(
-    session: Session, *, lots: Sequence[LotRecord], market_fallback_days: int = 3
+    session: Session,
+    *,
+    lots: Sequence[LotRecord],
+    market_fallback_days: int = 3,
+    known_stations: Collection[str] | None = None,
 ) -> IngestResult:
-    """Store and price new lots; acknowledge each one (in the order given)."""
+    """Store and price new lots; acknowledge each one (in the order given).
+
+    ``known_stations``: stations the caller already checked exist (the sync endpoint knows
+    its key's station), which saves a query; otherwise they are looked up.
+    """
     if not lots:
         return IngestResult()
     acks: dict[int, ItemAck] = {}
     hashes = [lot.content_hash() for lot in lots]
-    order = sorted(range(len(lots)), key=lambda i: (lots[i].captured_at, str(lots[i].id)))
+    keys = [str(lot.id) for lot in lots]
+    order = sorted(range(len(lots)), key=lambda i: (lots[i].captured_at, keys[i]))
 
     stored = _stored_hashes(session, [lot.id for lot in lots])
-    farmers = _farmer_cooperatives(session, {lot.farmer for lot in lots})
-    stations = _known_stations(session, {lot.station for lot in lots})
+    farmers, book = load_farmers_and_contracts(session, {lot.farmer for lot in lots})
+    wanted = {lot.station for lot in lots}
+    if known_stations is None or not wanted <= set(known_stations):
+        known_stations = _known_stations(session, wanted)
 
     fresh: list[int] = []
     seen: dict[uuid.UUID, str] = {}
     for i in order:
         lot, h = lots[i], hashes[i]
-        key = str(lot.id)
+        key = keys[i]
         prior = stored.get(lot.id) or seen.get(lot.id)
         if prior is not None:
             if prior == h:
-                acks[i] = ItemAck(id=key, result=ItemResult.DUPLICATE)
+                acks[i] = _ack(key, ItemResult.DUPLICATE)
             else:
-                acks[i] = ItemAck(
-                    id=key,
-                    result=ItemResult.CONFLICT,
-                    message="同一批次号内容不同，已保留原记录 / same lot id with different "
+                acks[i] = _ack(
+                    key,
+                    ItemResult.CONFLICT,
+                    "同一批次号内容不同，已保留原记录 / same lot id with different "
                     "content: the stored lot is kept",
                 )
             continue
         if lot.farmer not in farmers:
-            acks[i] = ItemAck(
-                id=key,
-                result=ItemResult.INVALID,
-                message=f"农户不存在 / unknown farmer {lot.farmer!r}",
-            )
+            acks[i] = _ack(key, ItemResult.INVALID, f"农户不存在 / unknown farmer {lot.farmer!r}")
             continue
-        if lot.station not in stations:
-            acks[i] = ItemAck(
-                id=key,
-                result=ItemResult.INVALID,
-                message=f"收购站不存在 / unknown station {lot.station!r}",
+        if lot.station not in known_stations:
+            acks[i] = _ack(
+                key, ItemResult.INVALID, f"收购站不存在 / unknown station {lot.station!r}"
             )
             continue
         seen[lot.id] = h
         fresh.append(i)
 
     if fresh:
-        _store_new(session, lots, hashes, fresh, farmers, market_fallback_days)
+        _store_new(session, lots, hashes, fresh, farmers, book, market_fallback_days)
         for i in fresh:
-            acks[i] = ItemAck(id=str(lots[i].id), result=ItemResult.ACCEPTED)
+            acks[i] = _ack(keys[i], ItemResult.ACCEPTED)
     return IngestResult([acks[i] for i in range(len(lots))])
+
+
+def _ack(key: str, result: ItemResult, message: str = "") -> ItemAck:
+    return ItemAck(id=key, result=result, message=message)
+
+
+_NO_ITEMS: list[Any] = []  # shared by the many lots without per-item results
 
 
 def _store_new(
@@ -100,10 +118,10 @@ def _store_new(
     hashes: Sequence[str],
     fresh: Sequence[int],
     farmers: dict[str, str],
+    book: ContractBook,
     fallback_days: int,
 ) -> None:
     days = {i: intake_date(lots[i].captured_at) for i in fresh}
-    book = ContractBook.load(session, {lots[i].farmer for i in fresh})
     market = MarketBook.load(
         session,
         cooperative_ids={farmers[lots[i].farmer] for i in fresh},
@@ -125,9 +143,13 @@ def _store_new(
     lot_rows: list[dict[str, Any]] = []
     part_rows: list[dict[str, Any]] = []
     deltas: dict[tuple[date, str, str, str], AggregateDelta] = {}
+    # Lots of a batch share a few graders: one JSON document each, not one per lot (keyed
+    # by a plain tuple: hashing and comparing models is several times slower).
+    graders: dict[tuple[str | None, ...], dict[str, Any]] = {}
     for i in fresh:  # already in order of arrival
         lot, c, day = lots[i], chosen[i], days[i]
         coop = farmers[lot.farmer]
+        product, grade = lot.product.value, lot.grade.value
         result: PriceResult
         if c is None:
             result = price_lot(
@@ -136,7 +158,7 @@ def _store_new(
         else:
             ref = None
             if lot.grade is not Grade.REJECT:
-                ref = market.find(coop, lot.product.value, lot.grade.value, day)
+                ref = market.find(coop, product, grade, day)
             result = price_lot(
                 net_g=lot.net_g,
                 grade=lot.grade,
@@ -146,11 +168,11 @@ def _store_new(
             )
             if result.quota_counted_g:
                 used[c.id] = used.get(c.id, 0) + result.quota_counted_g
-            for n, part in enumerate(result.parts):
+            for n, part in enumerate(result.parts, start=1):
                 part_rows.append(
                     {
                         "lot_id": lot.id,
-                        "part_no": n + 1,
+                        "part_no": n,
                         "net_g": part.net_g,
                         "unit_fen_per_kg": part.unit_fen_per_kg,
                         "amount_fen": part.amount_fen,
@@ -161,20 +183,26 @@ def _store_new(
                         "explanation": part.explanation,
                     }
                 )
+        gb = lot.graded_by
+        gb_key = (gb.kind, gb.model_name, gb.model_version, gb.operator, gb.reason)
+        graded_by = graders.get(gb_key)
+        if graded_by is None:
+            graded_by = graders[gb_key] = gb.model_dump(mode="json")
+        amount = result.amount_fen
         lot_rows.append(
             {
                 "id": lot.id,
                 "station_id": lot.station,
                 "farmer_id": lot.farmer,
                 "cooperative_id": coop,
-                "product": lot.product.value,
-                "grade": lot.grade.value,
+                "product": product,
+                "grade": grade,
                 "gross_g": lot.gross_g,
                 "tare_g": lot.tare_g,
                 "net_g": lot.net_g,
-                "graded_by": lot.graded_by.model_dump(mode="json"),
-                "items": lot.items,
-                "image_hashes": list(lot.image_hashes),
+                "graded_by": graded_by,
+                "items": lot.items or _NO_ITEMS,
+                "image_hashes": list(lot.image_hashes) if lot.image_hashes else _NO_ITEMS,
                 "captured_at": lot.captured_at,
                 "intake_date": day,
                 "cold_room": lot.cold_room,
@@ -182,43 +210,39 @@ def _store_new(
                 "content_hash": hashes[i],
                 "received_at": now,
                 "contract_id": c.id if c is not None else None,
-                "status": "priced" if result.priced else "unpriced",
-                "amount_fen": result.amount_fen,
+                "status": "priced" if amount is not None else "unpriced",
+                "amount_fen": amount,
                 "unpriced_reason": result.unpriced_reason,
             }
         )
-        key = (day, lot.station, lot.product.value, lot.grade.value)
-        delta = deltas.setdefault(key, AggregateDelta())
-        delta.add(net_g=lot.net_g, amount_fen=result.amount_fen)
+        key = (day, lot.station, product, grade)
+        delta = deltas.get(key)
+        if delta is None:
+            delta = deltas[key] = AggregateDelta()
+        delta.add(net_g=lot.net_g, amount_fen=amount)
 
-    # Core executemany (not the ORM bulk path): one batched statement per table.
+    # Core executemany / COPY (not the ORM bulk path): one batched statement per table.
     bulk_insert(session, _LOTS, lot_rows)
     bulk_insert(session, _PARTS, part_rows)
     apply_deltas(session, deltas)
 
 
+# The look-ups below use the tables' Core columns: same SQL, without the ORM's statement
+# compilation and result machinery on every batch.
 def _stored_hashes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     out: dict[uuid.UUID, str] = {}
     unique = sorted(set(ids))
+    c = _LOTS.c
     for start in range(0, len(unique), 900):
         chunk = unique[start : start + 900]
-        stmt = select(Lot.id, Lot.content_hash).where(in_values(session, Lot.id, chunk))
-        out.update((r[0], r[1]) for r in session.execute(stmt))
-    return out
-
-
-def _farmer_cooperatives(session: Session, ids: set[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    unique = sorted(ids)
-    for start in range(0, len(unique), 900):
-        chunk = unique[start : start + 900]
-        stmt = select(Farmer.id, Farmer.cooperative_id).where(in_values(session, Farmer.id, chunk))
+        stmt = select(c.id, c.content_hash).where(in_values(session, c.id, chunk))
         out.update((r[0], r[1]) for r in session.execute(stmt))
     return out
 
 
 def _known_stations(session: Session, ids: set[str]) -> set[str]:
-    return set(session.scalars(select(Station.id).where(Station.id.in_(sorted(ids)))))
+    c = _STATIONS.c
+    return set(session.scalars(select(c.id).where(c.id.in_(sorted(ids)))))
 
 
 def price_manually(

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from gongfang.money import amount_fen, fen_to_yuan_str, grams_to_kg_str, with_premium
+from gongfang.money import fen_to_yuan_str, grams_to_kg_str, with_premium
 from gongfang.wire import Grade
 
 NO_CONTRACT = "无有效合同 / no contract valid on the intake date"
@@ -66,14 +66,24 @@ class PriceResult:
     parts: tuple[PricedPart, ...]
     unpriced_reason: str | None
     quota_counted_g: int  # grams this lot adds to the contract's quota counter
+    amount_fen: int | None  # sum of the parts' rounded amounts; None when unpriced
 
     @property
     def priced(self) -> bool:
         return self.unpriced_reason is None
 
-    @property
-    def amount_fen(self) -> int | None:
-        return sum(p.amount_fen for p in self.parts) if self.priced else None
+
+def _unpriced(reason: str, quota_counted_g: int) -> PriceResult:
+    return PriceResult((), reason, quota_counted_g, None)
+
+
+def _amount_fen(net_g: int, unit_fen_per_kg: int) -> int:
+    """``gongfang.money.amount_fen`` in integer arithmetic (the hot path of ingestion).
+
+    round_half_up(n / 1000) = floor(n / 1000 + 1/2) = floor((2n + 1000) / 2000) for every
+    integer n: the same value without building a Fraction (tests check it against money).
+    """
+    return (2 * net_g * unit_fen_per_kg + 1000) // 2000
 
 
 def price_lot(
@@ -88,12 +98,12 @@ def price_lot(
     if net_g <= 0:
         raise ValueError("net_g must be positive")
     if contract is None:
-        return PriceResult((), NO_CONTRACT, 0)
+        return _unpriced(NO_CONTRACT, 0)
     if grade is Grade.REJECT:
         unit = contract.reject_fen_per_kg
-        text = f"等外：拒收价 {fen_to_yuan_str(unit)} 元/kg（不计配额）"
-        part = PricedPart(net_g, unit, amount_fen(net_g, unit), "reject", text)
-        return PriceResult((part,), None, 0)
+        amount = _amount_fen(net_g, unit)
+        part = PricedPart(net_g, unit, amount, "reject", _reject_text(unit))
+        return PriceResult((part,), None, 0, amount)
 
     if contract.quota_g is None:
         within_g, over_g = net_g, 0
@@ -104,36 +114,50 @@ def price_lot(
     split = within_g > 0 and over_g > 0
 
     parts: list[PricedPart] = []
+    total = 0
     if within_g > 0:
-        unit_or_none, text = _contract_unit(grade, contract, market)
+        unit_or_none, text = _contract_unit(
+            contract.floor_fen_per_kg.get(grade), contract.premium_pct, market
+        )
         if unit_or_none is None:
-            return PriceResult((), NO_PRICE, net_g)
+            return _unpriced(NO_PRICE, net_g)
         if split:
             text = f"配额内 {grams_to_kg_str(within_g, 3)} kg：{text}"
-        parts.append(
-            PricedPart(within_g, unit_or_none, amount_fen(within_g, unit_or_none), "contract", text)
-        )
+        amount = _amount_fen(within_g, unit_or_none)
+        total += amount
+        parts.append(PricedPart(within_g, unit_or_none, amount, "contract", text))
     if over_g > 0:
         if market is None:
-            return PriceResult((), NO_MARKET_OVER_QUOTA, net_g)
+            return _unpriced(NO_MARKET_OVER_QUOTA, net_g)
         unit = market.fen_per_kg
         text = (
             f"超出配额 {grams_to_kg_str(over_g, 3)} kg：{_market_label(market)} → "
             f"{fen_to_yuan_str(unit)} 元/kg"
         )
-        parts.append(PricedPart(over_g, unit, amount_fen(over_g, unit), "over_quota", text))
-    return PriceResult(tuple(parts), None, net_g)
+        amount = _amount_fen(over_g, unit)
+        total += amount
+        parts.append(PricedPart(over_g, unit, amount, "over_quota", text))
+    return PriceResult(tuple(parts), None, net_g, total)
 
 
+@lru_cache(maxsize=1024)
+def _reject_text(unit: int) -> str:
+    return f"等外：拒收价 {fen_to_yuan_str(unit)} 元/kg（不计配额）"
+
+
+@lru_cache(maxsize=8192)
 def _contract_unit(
-    grade: Grade, contract: ContractTerms, market: MarketRef | None
+    floor: int | None, premium_pct: Decimal | None, market: MarketRef | None
 ) -> tuple[int | None, str]:
-    """max(floor[G], M × (1 + premium)), missing terms left out, with its explanation."""
-    floor = contract.floor_fen_per_kg.get(grade)
+    """max(floor[G], M × (1 + premium)), missing terms left out, with its explanation.
+
+    Cached: the lots of a batch share a few (floor, premium, market) combinations, and
+    the unit and its text depend on nothing else.
+    """
     terms: list[str] = []
     candidates: list[int] = []
     if market is not None:
-        premium = contract.premium_pct if contract.premium_pct is not None else Decimal(0)
+        premium = premium_pct if premium_pct is not None else Decimal(0)
         with_prem = _with_premium(market.fen_per_kg, premium)
         candidates.append(with_prem)
         terms.append(

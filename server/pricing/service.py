@@ -6,17 +6,19 @@ The rule itself is :func:`server.pricing.rule.price_lot`; this module finds its 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from gongfang.wire import Grade
 from server.contracts.models import Contract
 from server.core.db import in_values
+from server.farmers.models import Farmer
 from server.pricing.models import MarketPrice
 from server.pricing.rule import ContractTerms, MarketRef
 
@@ -61,9 +63,9 @@ def terms_of(contract: Contract | ContractRow) -> ContractTerms:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ContractRow:
-    """The columns of a contract that pricing needs (plain data, no ORM object)."""
+class ContractRow(NamedTuple):
+    """The columns of a contract that pricing needs (plain data, no ORM object; a tuple,
+    so hundreds per batch cost little and it can key the terms cache)."""
 
     id: str
     farmer_id: str
@@ -79,7 +81,11 @@ class ContractRow:
     reject_fen_per_kg: int
 
 
-_CONTRACT_COLUMNS = [getattr(Contract, f) for f in ContractRow.__dataclass_fields__]
+# Core columns (not ORM attributes): the hot look-ups skip the ORM's statement machinery.
+_CONTRACTS = cast(Table, Contract.__table__)
+_FARMERS = cast(Table, Farmer.__table__)
+_MARKET = cast(Table, MarketPrice.__table__)
+_CONTRACT_COLUMNS = [_CONTRACTS.c[f] for f in ContractRow._fields]
 
 
 class ContractBook:
@@ -96,7 +102,9 @@ class ContractBook:
         ids = sorted(set(farmer_ids))
         rows: list[ContractRow] = []
         for chunk in _chunks(ids, 900):
-            stmt = select(*_CONTRACT_COLUMNS).where(in_values(session, Contract.farmer_id, chunk))
+            stmt = select(*_CONTRACT_COLUMNS).where(
+                in_values(session, _CONTRACTS.c.farmer_id, chunk)
+            )
             rows.extend(ContractRow(*r) for r in session.execute(stmt))
         return cls(rows)
 
@@ -115,8 +123,36 @@ class ContractBook:
         """The contract's pricing terms, built once per contract."""
         terms = self._terms.get(contract.id)
         if terms is None:
-            terms = self._terms[contract.id] = terms_of(contract)
+            terms = self._terms[contract.id] = _cached_terms(contract)
         return terms
+
+
+def load_farmers_and_contracts(
+    session: Session, farmer_ids: Iterable[str]
+) -> tuple[dict[str, str], ContractBook]:
+    """Each known farmer's cooperative and the farmers' contracts, in one query."""
+    f, c = _FARMERS.c, _CONTRACTS.c
+    joined = _FARMERS.outerjoin(_CONTRACTS, c.farmer_id == f.id)
+    cooperatives: dict[str, str] = {}
+    rows: list[ContractRow] = []
+    for chunk in _chunks(sorted(set(farmer_ids)), 900):
+        stmt = (
+            select(f.id, f.cooperative_id, *_CONTRACT_COLUMNS)
+            .select_from(joined)
+            .where(in_values(session, f.id, chunk))
+        )
+        for r in session.execute(stmt):
+            cooperatives[r[0]] = r[1]
+            if r[2] is not None:  # a farmer without contracts: one row of NULLs
+                rows.append(ContractRow(*r[2:]))
+    return cooperatives, ContractBook(rows)
+
+
+@lru_cache(maxsize=65_536)
+def _cached_terms(contract: ContractRow) -> ContractTerms:
+    # Keyed by every column pricing reads, so an edited contract is a new key: the cache
+    # only saves rebuilding the same terms batch after batch.
+    return terms_of(contract)
 
 
 class MarketBook:
@@ -125,6 +161,8 @@ class MarketBook:
     def __init__(self, prices: Mapping[tuple[str, str, str, date], int], fallback_days: int):
         self._prices = prices
         self.fallback_days = fallback_days
+        # The lots of a batch share a few (cooperative, product, grade, day) keys.
+        self._found: dict[tuple[str, str, str, date], MarketRef | None] = {}
 
     @classmethod
     def load(
@@ -136,28 +174,43 @@ class MarketBook:
         last_day: date,
         fallback_days: int,
     ) -> MarketBook:
-        stmt = select(
-            MarketPrice.cooperative_id,
-            MarketPrice.product,
-            MarketPrice.grade,
-            MarketPrice.day,
-            MarketPrice.fen_per_kg,
-        ).where(
-            MarketPrice.cooperative_id.in_(sorted(set(cooperative_ids))),
-            MarketPrice.day >= first_day - timedelta(days=fallback_days),
-            MarketPrice.day <= last_day,
+        m = _MARKET.c
+        stmt = select(m.cooperative_id, m.product, m.grade, m.day, m.fen_per_kg).where(
+            m.cooperative_id.in_(sorted(set(cooperative_ids))),
+            m.day >= first_day - timedelta(days=fallback_days),
+            m.day <= last_day,
         )
         prices = {(r[0], r[1], r[2], r[3]): r[4] for r in session.execute(stmt)}
         return cls(prices, fallback_days)
 
     def find(self, cooperative_id: str, product: str, grade: str, day: date) -> MarketRef | None:
         """The price for ``day``, else the latest of day−1 … day−fallback_days, else None."""
+        key = (cooperative_id, product, grade, day)
+        if key in self._found:
+            return self._found[key]
+        found = None
         for back in range(self.fallback_days + 1):
             d = day - timedelta(days=back)
             fen = self._prices.get((cooperative_id, product, grade, d))
             if fen is not None:
-                return MarketRef(fen, d, fallback=back > 0)
-        return None
+                found = MarketRef(fen, d, fallback=back > 0)
+                break
+        self._found[key] = found
+        return found
+
+
+_PG_CONSUME = text(
+    # One statement: lock the rows in id order (so two batches cannot deadlock), add the
+    # grams, and return each counter as it was under the lock. MATERIALIZED keeps the
+    # locking step a separate, first step.
+    "WITH v AS (SELECT * FROM unnest(CAST(:ids AS varchar[]), CAST(:grams AS bigint[])) "
+    "AS v(cid, grams)), "
+    "locked AS MATERIALIZED (SELECT c.id, c.quota_used_g FROM contracts c "
+    "WHERE c.id = ANY(CAST(:ids AS varchar[])) ORDER BY c.id FOR UPDATE) "
+    "UPDATE contracts SET quota_used_g = locked.quota_used_g + v.grams "
+    "FROM locked JOIN v ON v.cid = locked.id WHERE contracts.id = locked.id "
+    "RETURNING contracts.id, locked.quota_used_g"
+)
 
 
 def consume_quota(session: Session, grams_by_contract: Mapping[str, int]) -> dict[str, int]:
@@ -171,33 +224,22 @@ def consume_quota(session: Session, grams_by_contract: Mapping[str, int]) -> dic
     ids = sorted(grams_by_contract)
     if not ids:
         return {}
-    lock = session.get_bind().dialect.name == "postgresql"
     before: dict[str, int] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            _PG_CONSUME, {"ids": ids, "grams": [grams_by_contract[cid] for cid in ids]}
+        )
+        before.update((r[0], int(r[1])) for r in rows)
+        return before
+    c = _CONTRACTS.c
     for chunk in _chunks(ids, 900):
-        stmt = (
-            select(Contract.id, Contract.quota_used_g)
-            .where(in_values(session, Contract.id, chunk))
-            .order_by(Contract.id)
-            .execution_options(populate_existing=True)
-        )
-        if lock:
-            stmt = stmt.with_for_update()
+        stmt = select(c.id, c.quota_used_g).where(c.id.in_(chunk))
         before.update((r[0], int(r[1])) for r in session.execute(stmt))
-    new_used = [(cid, before[cid] + grams_by_contract[cid]) for cid in ids]
-    if lock:
-        # One UPDATE over two arrays instead of one statement per contract.
-        session.execute(
-            text(
-                "UPDATE contracts SET quota_used_g = v.used FROM unnest("
-                "CAST(:ids AS varchar[]), CAST(:used AS bigint[])) AS v(cid, used) "
-                "WHERE contracts.id = v.cid"
-            ),
-            {"ids": [c for c, _ in new_used], "used": [u for _, u in new_used]},
-        )
-    else:
-        session.execute(
-            update(Contract), [{"id": cid, "quota_used_g": used} for cid, used in new_used]
-        )
+    # Core executemany (the ORM's bulk UPDATE does per-row bookkeeping).
+    session.execute(
+        update(_CONTRACTS).where(c.id == bindparam("cid")).values(quota_used_g=bindparam("used")),
+        [{"cid": cid, "used": before[cid] + grams_by_contract[cid]} for cid in ids],
+    )
     return before
 
 

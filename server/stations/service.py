@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.core.db import utcnow
-from server.core.errors import NotFound
+from server.core.errors import NotAuthenticated, NotFound
 from server.stations.models import Station
 
 
@@ -38,3 +41,56 @@ def station_for_key(session: Session, key: str) -> Station | None:
     if not key:
         return None
     return session.scalars(select(Station).where(Station.api_key_hash == hash_key(key))).first()
+
+
+@dataclass(frozen=True, slots=True)
+class StationIdentity:
+    """Who a verified station key speaks for (plain data, safe to keep across requests)."""
+
+    id: str
+    cooperative_id: str
+    key_hash: str
+
+
+class StationKeyCache:
+    """Station keys already verified, by their sha256 digest (per process, bounded).
+
+    It saves the key look-up's own database session before a sync body is even read;
+    every sync still re-checks the digest inside its transaction
+    (:func:`verify_station_key`), so a rotated key stops working at once on every worker.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._by_hash: dict[str, StationIdentity] = {}
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, key_hash: str) -> StationIdentity | None:
+        return self._by_hash.get(key_hash)
+
+    def put(self, ident: StationIdentity) -> None:
+        with self._lock:
+            if len(self._by_hash) >= self._max:
+                self._by_hash.clear()  # only keys in use come back: simpler than an LRU
+            self._by_hash[ident.key_hash] = ident
+
+    def forget(self, key_hash: str) -> None:
+        with self._lock:
+            self._by_hash.pop(key_hash, None)
+
+
+_STATIONS = cast(Table, Station.__table__)
+
+
+def identity_for_key(session: Session, key_hash: str) -> StationIdentity | None:
+    c = _STATIONS.c
+    row = session.execute(select(c.id, c.cooperative_id).where(c.api_key_hash == key_hash)).first()
+    return None if row is None else StationIdentity(row[0], row[1], key_hash)
+
+
+def verify_station_key(session: Session, ident: StationIdentity) -> None:
+    """Inside the caller's transaction: the key is still the station's current one."""
+    c = _STATIONS.c
+    still = session.scalar(select(c.id).where(c.id == ident.id, c.api_key_hash == ident.key_hash))
+    if still is None:
+        raise NotAuthenticated("收购站密钥无效 / unknown station API key")

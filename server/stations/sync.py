@@ -10,9 +10,10 @@ from server.coldchain.service import upsert_alarms, upsert_climate
 from server.core.errors import Forbidden
 from server.lots.service import ingest_lots
 from server.stations.models import Station
+from server.stations.service import StationIdentity
 
 
-def check_station(station: Station, batch: SyncBatch) -> None:
+def check_station(station: Station | StationIdentity, batch: SyncBatch) -> None:
     """A key speaks for its own station only: the batch and each item must name it."""
     if batch.station != station.id:
         raise Forbidden(
@@ -29,10 +30,20 @@ def check_station(station: Station, batch: SyncBatch) -> None:
 
 
 def handle_sync(
-    session: Session, *, station: Station, batch: SyncBatch, market_fallback_days: int = 3
+    session: Session,
+    *,
+    station: Station | StationIdentity,
+    batch: SyncBatch,
+    market_fallback_days: int = 3,
 ) -> SyncAck:
     check_station(station, batch)
-    lots = ingest_lots(session, lots=batch.lots, market_fallback_days=market_fallback_days)
+    # Every lot names the key's station (checked above), which the key proves exists.
+    lots = ingest_lots(
+        session,
+        lots=batch.lots,
+        market_fallback_days=market_fallback_days,
+        known_stations={station.id},
+    )
     alarms = upsert_alarms(session, alarms=batch.alarms) if batch.alarms else []
     climate = upsert_climate(session, summaries=batch.climate)
     if lots.acks or alarms:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from gongfang.settings import ServerSettings
 from gongfang.wire import (
     ContractHint,
     FarmerHint,
@@ -28,19 +33,24 @@ from server.core.db import session_scope, utcnow
 from server.core.deps import (
     AdminUser,
     CurrentUser,
-    FactoryDep,
     SessionDep,
-    SettingsDep,
     StationDep,
     scope_cooperative,
 )
-from server.core.errors import Conflict, Invalid, NotFound, PayloadTooLarge
+from server.core.errors import Conflict, Invalid, NotAuthenticated, NotFound, PayloadTooLarge
 from server.core.metrics import SYNC_LOTS
 from server.farmers.models import Farmer
 from server.pricing.models import MarketPrice
 from server.pricing.service import intake_date
 from server.stations.models import Cooperative, Station
-from server.stations.service import issue_station_key
+from server.stations.service import (
+    StationIdentity,
+    StationKeyCache,
+    hash_key,
+    identity_for_key,
+    issue_station_key,
+    verify_station_key,
+)
 from server.stations.sync import check_station, handle_sync
 
 log = logging.getLogger(__name__)
@@ -48,11 +58,75 @@ router = APIRouter(prefix="/api/v1", tags=["stations"])
 SYNC_ATTEMPTS = 4
 
 
-@router.post("/sync", response_model=SyncAck)
-def sync(
-    batch: SyncBatch, station: StationDep, factory: FactoryDep, settings: SettingsDep
-) -> Response:
-    """Lots, alarms and climate from one station's outbox (header ``X-Api-Key``)."""
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema with its ``$defs`` substituted in place (for a self-contained doc)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+# The body is parsed by hand (one pass from bytes to SyncBatch); this documents it.
+_SYNC_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _inline_refs(SyncBatch.model_json_schema())}},
+    }
+}
+
+
+@router.post("/sync", response_model=SyncAck, openapi_extra=_SYNC_BODY_DOC)
+async def sync(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Response:
+    """Lots, alarms and climate from one station's outbox (header ``X-Api-Key``).
+
+    The key is checked before the body is read (from the per-process cache of verified
+    keys, else the database); the body goes from bytes to :class:`SyncBatch` in one
+    validation pass, and the whole batch is stored in one transaction that re-checks the
+    key.
+    """
+    if not x_api_key:
+        raise NotAuthenticated("缺少收购站密钥 / missing X-Api-Key header")
+    state = request.app.state
+    key_hash = hash_key(x_api_key)
+    cache: StationKeyCache = state.station_keys
+    ident = cache.get(key_hash)
+    if ident is None:
+        ident = await run_in_threadpool(_lookup_key, state.sessions, key_hash)
+        if ident is None:
+            raise NotAuthenticated("收购站密钥无效 / unknown station API key")
+        cache.put(ident)
+    body = await request.body()
+    return await run_in_threadpool(_sync_blocking, state, ident, body)
+
+
+def _lookup_key(factory: sessionmaker[Session], key_hash: str) -> StationIdentity | None:
+    with factory() as session:
+        return identity_for_key(session, key_hash)
+
+
+def _sync_blocking(state: Any, station: StationIdentity, body: bytes) -> Response:
+    settings: ServerSettings = state.settings
+    factory: sessionmaker[Session] = state.sessions
+    try:
+        batch = SyncBatch.model_validate_json(body)
+    except ValidationError as exc:
+        # Same 422 answer as FastAPI's own body validation (locations start at "body").
+        raise RequestValidationError(
+            [
+                {"loc": ("body", *err["loc"]), "msg": err["msg"], "type": err["type"]}
+                for err in exc.errors(include_url=False, include_context=False)
+            ]
+        ) from None
     if len(batch.lots) > settings.max_batch_lots:
         raise PayloadTooLarge(
             f"一次最多 {settings.max_batch_lots} 个批次 / at most {settings.max_batch_lots} "
@@ -64,6 +138,11 @@ def sync(
     for attempt in range(SYNC_ATTEMPTS):
         try:
             with session_scope(factory) as session:
+                try:
+                    verify_station_key(session, station)
+                except NotAuthenticated:
+                    state.station_keys.forget(station.key_hash)
+                    raise
                 ack = handle_sync(
                     session,
                     station=station,

@@ -124,9 +124,12 @@ def test_unattended_lane_makes_one_graded_lot_per_crate(mosquitto, tmp_path: Pat
         stream = ScaleStream(start_ms=1_760_000_000_000, seed=5)
         crates = [7000, 9100, 5600]
         for i, gross in enumerate(crates):
-            client.publish(topics.camera_frame("lane1"), synthetic_frame(i), qos=1)
             _publish(client, topics.scale_reading("lane1"), stream.empty(300))
-            _publish(client, topics.scale_reading("lane1"), stream.crate(gross, settle_ms=1200))
+            crate = list(stream.crate(gross, settle_ms=1200))
+            _publish(client, topics.scale_reading("lane1"), crate[:6])  # set down
+            # The lane camera photographs the crate on the scale (each crate its own photo).
+            client.publish(topics.camera_frame("lane1"), synthetic_frame(i), qos=1)
+            _publish(client, topics.scale_reading("lane1"), crate[6:])
         # Swinging load, then nothing: no further lot may appear after the three.
         _publish(client, topics.scale_reading("lane1"), stream.never_settling(9000, 20_000))
         tail = list(stream.empty(500))
@@ -139,6 +142,7 @@ def test_unattended_lane_makes_one_graded_lot_per_crate(mosquitto, tmp_path: Pat
         ] * 3
         assert all(doc["farmer"] == "F042" and doc["graded_by"]["kind"] == "model" for doc in lots)
         assert all(len(doc["image_hashes"]) == 1 for doc in lots)
+        assert len({doc["image_hashes"][0] for doc in lots}) == len(crates)
         assert {doc["graded_by"]["model_name"] for doc in lots} == {"gongfang-strawberry"}
         status = node.status()
         assert status["counters"]["crates_settled"] == len(crates)

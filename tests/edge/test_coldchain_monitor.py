@@ -279,3 +279,32 @@ def test_unknown_room_stay_report_has_no_data() -> None:
     assert (rep.mkt_c, rep.remaining_shelf_life_h, rep.excursions) == (None, None, ())
     assert mon.daily_mkt("cellar") == {}
     assert mon.counters["unknown_room"] == 1
+
+
+def test_silence_and_door_are_timed_on_the_edge_clock_not_the_sensor_clock() -> None:
+    """A sensor whose clock runs hours behind (or a fast simulator) reporting every 30 s
+    is not silent; it is once its readings stop arriving for 10 minutes."""
+    mon = _monitor()
+    behind = T0 - 6 * 3600_000
+    now = T0
+    mon.tick(now)
+    for i in range(40):  # 20 minutes of readings, each arriving on time
+        ev = mon.on_climate(
+            "room1",
+            wire.Climate(ts_ms=behind + i * STEP_MS, temp_c=1.0, rh_pct=92.0, seq=i),
+            received_ms=now,
+        )
+        ev += mon.tick(now)
+        assert [e for e in ev if e.record.room == "room1"] == []
+        now += STEP_MS
+    mon.on_climate(
+        "room2", wire.Climate(ts_ms=behind, temp_c=10.0, rh_pct=80.0, seq=1), received_ms=now
+    )
+    mon.on_door("room1", wire.Door(ts_ms=behind, open=True), received_ms=now)
+    assert mon.tick(now + 4 * MINUTE_MS) == []  # door open 4 min on the edge clock
+    late = mon.tick(now + 10 * MINUTE_MS)
+    assert {(e.record.room, e.record.rule) for e in late if e.kind == "raised"} == {
+        ("room1", "sensor_silent"),
+        ("room2", "sensor_silent"),
+        ("room1", "door_open"),
+    }

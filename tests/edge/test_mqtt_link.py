@@ -275,26 +275,80 @@ def test_last_will_is_offline_when_the_process_dies(mosquitto: Mosquitto, statio
         proc.wait()
 
 
-def test_lean_properties_decode_like_paho() -> None:
+def _publish_packet(topic: bytes, mid: int | None, props: bytes, payload: bytes) -> bytes:
+    head = len(topic).to_bytes(2, "big") + topic
+    return head + (b"" if mid is None else mid.to_bytes(2, "big")) + props + payload
+
+
+@pytest.mark.parametrize(
+    ("header", "mid", "dup", "retain"),
+    [(0x30, None, False, False), (0x32, 7, False, False), (0x3B, 65535, True, True)],
+)
+def test_lean_publish_decodes_plain_packets_like_paho(
+    header: int, mid: int | None, dup: bool, retain: bool
+) -> None:
+    from paho.mqtt import _packet
+
+    from edge.mqtt.client import _lean_publish
+
+    body = _publish_packet("gf/v1/站/coldroom/r1/climate".encode(), mid, b"\x00", b'{"a":1}')
+    ref = _packet.decode_publish(header, body, mqtt.MQTTv5)
+    got = _lean_publish(header, bytearray(body))
+    assert got == (ref.qos, ref.retain, ref.dup, ref.topic, ref.mid, ref.payload)
+    assert (got[2], got[1]) == (dup, retain)
+
+
+def test_lean_publish_leaves_everything_else_to_paho() -> None:
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    from edge.mqtt.client import _LeanProperties
+    from edge.mqtt.client import _lean_publish
 
-    full = Properties(PacketTypes.PUBLISH)
-    full.ContentType = "application/json"
-    full.MessageExpiryInterval = 60
-    full.UserProperty = [("a", "1"), ("b", "2")]
-    packed = full.pack()
-    ref = Properties(PacketTypes.PUBLISH)
-    ref.unpack(packed)
-    lean = _LeanProperties(PacketTypes.PUBLISH)
-    lean.unpack(packed)
-    assert lean.json() == ref.json()
-    other = _LeanProperties(PacketTypes.PUBLISH)
-    other.unpack(Properties(PacketTypes.PUBLISH).pack())  # no properties at all
-    assert other.json() == {}
-    assert lean.json()["ContentType"] == "application/json"  # not shared between instances
+    props = Properties(PacketTypes.PUBLISH)
+    props.ContentType = "application/json"
+    assert _lean_publish(0x32, _publish_packet(b"t", 1, props.pack(), b"x")) is None
+    assert _lean_publish(0x34, _publish_packet(b"t", 1, b"\x00", b"x")) is None  # QoS 2
+    assert _lean_publish(0x32, _publish_packet(b"", 1, b"\x00", b"x")) is None  # alias
+    assert _lean_publish(0x32, b"\x00\x05ab") is None  # truncated
+
+
+def test_no_paho_module_is_patched_for_other_clients(
+    mosquitto: Mosquitto, station: str, link_factory: Callable[..., MqttLink]
+) -> None:
+    """Another MQTT 5 client in the same process (the bridge in the demo) keeps paho's own
+    decoding: its messages carry their properties as paho made them."""
+    from paho.mqtt import _packet
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    got = Collector()
+    link_factory(mosquitto.url, got)
+    assert _packet.Properties is Properties
+    topic = wire.Topics(station).climate("room9")
+    seen: list[mqtt.MQTTMessage] = []
+    ready = threading.Event()
+    other = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    other.on_subscribe = lambda *a: ready.set()
+    other.on_message = lambda c, u, m: seen.append(m)
+    other.connect("127.0.0.1", mosquitto.port)
+    other.subscribe(topic, qos=1)
+    other.loop_start()
+    try:
+        assert ready.wait(10)
+        props = Properties(PacketTypes.PUBLISH)
+        props.ContentType = "application/json"
+        props.UserProperty = [("sensor", "sht20")]
+        other.publish(topic, climate(1), qos=1, properties=props).wait_for_publish(5)
+        assert eventually(lambda: len(seen) == 1 and len(got.of(wire.TopicKind.CLIMATE)) == 1)
+        m = seen[0]
+        assert type(m.properties) is Properties
+        assert m.properties.json() == {
+            "ContentType": "application/json",
+            "UserProperty": [("sensor", "sht20")],
+        }
+    finally:
+        other.loop_stop()
+        other.disconnect()
 
 
 def test_mqtt5_publisher_with_properties_reaches_the_handler(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,9 +60,22 @@ def _grading(grade: wire.Grade | None = wire.Grade.CLASS_I) -> Grading:
     return Grading("a" * 64, 1, grade, "strawberry-grader", "1.2", [{"label": "ripe"}])
 
 
-def _weigh(station: Station, gross_g: int, stream: ScaleStream) -> int:
+def _weigh(
+    station: Station,
+    gross_g: int,
+    stream: ScaleStream,
+    *,
+    frame: str | None = None,
+    graded: Grading | None = None,
+) -> int:
+    """One crate on and off the scale; ``frame`` is photographed as it comes to rest (and
+    ``graded`` comes back from the grader at once, if given)."""
     settled = 0
-    for s in stream.crate(gross_g, settle_ms=1000):
+    for i, s in enumerate(stream.crate(gross_g, settle_ms=1000)):
+        if i == 5 and frame is not None:  # ramp done: the crate is on the scale
+            station.on_frame_received(LANE, frame, 1)
+            if graded is not None:
+                station.on_graded(LANE, graded)
         r = wire.ScaleReading(ts_ms=s.ts_ms, gross_g=s.gross_g, seq=s.seq)
         if station.on_reading(LANE, r) is not None:
             settled += 1
@@ -71,9 +86,7 @@ def test_operator_confirms_model_grade(tmp_path, store) -> None:
     stored: list = []
     st = _station(tmp_path, store, stored)
     stream = ScaleStream(start_ms=1_700_000_000_000)
-    st.on_frame_received(LANE, "a" * 64, 1)
-    st.on_graded(LANE, _grading())
-    assert _weigh(st, 8000, stream) == 1
+    assert _weigh(st, 8000, stream, frame="a" * 64, graded=_grading()) == 1
     assert st.pending_count(LANE) == 1
     assert stored == []
     with pytest.raises(WorkflowError, match="农户"):
@@ -120,15 +133,21 @@ def test_auto_confirm_waits_for_grading_then_stores(tmp_path, store) -> None:
     st = _station(tmp_path, store, stored, auto_confirm=True)
     st.select_farmer(LANE, "F001")
     stream = ScaleStream(start_ms=1_700_000_000_000)
-    st.on_frame_received(LANE, "a" * 64, 1)
-    _weigh(st, 7000, stream)
+    _weigh(st, 7000, stream, frame="a" * 64)
     assert stored == []  # grading not back yet
     st.on_graded(LANE, _grading(wire.Grade.EXTRA))
     assert len(stored) == 1
     assert stored[0][0].grade is wire.Grade.EXTRA
-    # The next crate: the frame's grading is ready, the lot is stored at once.
-    _weigh(st, 7100, stream)
+    # The next crate: its photo's grading is ready, the lot is stored at once.
+    e = Grading("e" * 64, 2, wire.Grade.CLASS_I, "m", "1")
+    _weigh(st, 7100, stream, frame="e" * 64, graded=e)
     assert len(stored) == 2
+    assert stored[1][0].image_hashes == ["e" * 64]
+    # A crate with no photo of its own is never graded with the previous crate's photo.
+    _weigh(st, 7300, stream)
+    assert len(stored) == 2
+    assert st.status()["lanes"][LANE]["pending"][0]["waiting_for"] == "grading"
+    st.discard(LANE)
     assert store.lot_count() == 2
     assert stored[0][0].id != stored[1][0].id
     assert st.latencies_ms
@@ -192,12 +211,10 @@ def test_ungradable_lot_waits_without_blocking_the_lane(tmp_path, store) -> None
     st = _station(tmp_path, store, stored, auto_confirm=True)
     st.select_farmer(LANE, "F001")
     stream = ScaleStream(start_ms=1_700_000_000_000)
-    st.on_frame_received(LANE, "b" * 64, 1)
-    st.on_graded(LANE, Grading("b" * 64, 1, None, "m", "1", error="no fruit found"))
-    _weigh(st, 7000, stream)
-    st.on_frame_received(LANE, "c" * 64, 2)
-    st.on_graded(LANE, Grading("c" * 64, 2, wire.Grade.CLASS_II, "m", "1"))
-    _weigh(st, 7200, stream)
+    b = Grading("b" * 64, 1, None, "m", "1", error="no fruit found")
+    _weigh(st, 7000, stream, frame="b" * 64, graded=b)
+    c = Grading("c" * 64, 2, wire.Grade.CLASS_II, "m", "1")
+    _weigh(st, 7200, stream, frame="c" * 64, graded=c)
     assert [lot.image_hashes for lot, _ in stored] == [["c" * 64]]
     [waiting] = st.status()["lanes"][LANE]["pending"]
     assert waiting["waiting_for"] == "override"
@@ -210,10 +227,61 @@ def test_lot_keeps_the_farmer_of_its_crate_when_the_next_one_scans(tmp_path, sto
     stored: list = []
     st = _station(tmp_path, store, stored, auto_confirm=True)
     stream = ScaleStream(start_ms=1_700_000_000_000)
-    _weigh(st, 6600, stream)  # weighed before any farmer was picked
+    f = Grading("f" * 64, 1, wire.Grade.CLASS_I, "m", "1")
+    _weigh(st, 6600, stream, frame="f" * 64, graded=f)  # weighed before any farmer was picked
     st.select_farmer(LANE, "F001")
-    st.on_frame_received(LANE, "d" * 64, 1)
-    _weigh(st, 6800, stream)  # F001's second crate, its frame still being graded
+    _weigh(st, 6800, stream, frame="d" * 64)  # F001's second crate, its frame being graded
     st.select_farmer(LANE, "F002")  # the next farmer arrives meanwhile
     st.on_graded(LANE, Grading("d" * 64, 1, wire.Grade.CLASS_I, "m", "1"))
     assert [lot.farmer for lot, _ in stored] == ["F001", "F001"]
+
+
+def test_a_photo_arriving_just_after_the_crate_came_off_is_still_its_own(tmp_path, store) -> None:
+    """A big frame overtaken by small readings lands after the lift: it grades the crate it
+    shows; a photo of the empty table does not grade the next crate."""
+    stored: list = []
+    st = _station(tmp_path, store, stored, auto_confirm=True)
+    st.select_farmer(LANE, "F001")
+    stream = ScaleStream(start_ms=1_700_000_000_000)
+    _weigh(st, 7000, stream)  # settled and lifted off, no photo yet
+    assert stored == []
+    now = int(time.time() * 1000)
+    st.on_frame_received(LANE, "0" * 64, now)
+    st.on_graded(LANE, Grading("0" * 64, now, wire.Grade.EXTRA, "m", "1"))
+    assert [lot.image_hashes for lot, _ in stored] == [["0" * 64]]
+    # Now the table is empty and nothing waits: this photo belongs to no crate.
+    st.on_frame_received(LANE, "1" * 64, now + 10)
+    st.on_graded(LANE, Grading("1" * 64, now + 10, wire.Grade.EXTRA, "m", "1"))
+    _weigh(st, 7100, stream)
+    assert len(stored) == 1
+    assert st.status()["lanes"][LANE]["pending"][0]["waiting_for"] == "grading"
+
+
+def test_grading_port_grades_every_crate_and_only_the_newest_photo_of_each() -> None:
+    """Frames queue per crate: a busy grader never drops another crate's photo."""
+    done: list[tuple[str, Grading]] = []
+    all_done = threading.Event()
+
+    def on_graded(lane: str, g: Grading) -> None:
+        done.append((lane, g))
+        if len(done) == 3:
+            all_done.set()
+
+    port = GradingPort(
+        products={LANE: wire.Product.STRAWBERRY, "lane2": wire.Product.STRAWBERRY},
+        on_graded=on_graded,
+        loader=lambda p: _PlaceholderGrader(),
+    )
+    frames = [synthetic_frame(i) for i in range(4)]
+    port.submit(LANE, frames[0], 1, crate=1)  # queued before the worker runs
+    port.submit(LANE, frames[1], 2, crate=3)
+    port.submit(LANE, frames[2], 3, crate=3)  # a newer photo of crate 3 replaces frames[1]
+    port.submit("lane2", frames[3], 4, crate=1)
+    port.start()
+    try:
+        assert all_done.wait(30)
+    finally:
+        port.stop()
+    got = [(lane, g.received_ms) for lane, g in done]
+    assert got == [(LANE, 1), (LANE, 3), ("lane2", 4)]
+    assert port.dropped == 0

@@ -7,9 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from gongfang.money import amount_fen
 from gongfang.wire import Grade
-from server.pricing.rule import NO_CONTRACT, ContractTerms, MarketRef, price_lot
+from server.pricing.rule import NO_CONTRACT, ContractTerms, MarketRef, _amount_fen, price_lot
 from server.pricing.service import intake_date
 
 D = date(2026, 3, 1)
@@ -144,3 +147,39 @@ def test_intake_date_is_shanghai_date() -> None:
 
     assert intake_date(datetime(2026, 3, 1, 16, 30, tzinfo=UTC)) == date(2026, 3, 2)
     assert intake_date(datetime(2026, 3, 1, 15, 59, 59, tzinfo=UTC)) == date(2026, 3, 1)
+
+
+@given(
+    net_g=st.integers(min_value=1, max_value=10**7),
+    unit=st.integers(min_value=0, max_value=10**6),
+)
+def test_fast_amount_equals_the_money_rule(net_g: int, unit: int) -> None:
+    # The rule's integer shortcut must round exactly like gongfang.money (half-up).
+    assert _amount_fen(net_g, unit) == amount_fen(net_g, unit)
+
+
+def test_cached_unit_text_does_not_leak_between_contracts() -> None:
+    a = price_lot(
+        net_g=1000,
+        grade=Grade.EXTRA,
+        contract=terms(premium_pct=Decimal("20")),
+        market=MarketRef(1200, D),
+        quota_used_before_g=0,
+    )
+    b = price_lot(
+        net_g=1000,
+        grade=Grade.EXTRA,
+        contract=terms(premium_pct=Decimal("25")),
+        market=MarketRef(1200, D, fallback=False),
+        quota_used_before_g=0,
+    )
+    c = price_lot(
+        net_g=1000,
+        grade=Grade.EXTRA,
+        contract=terms(premium_pct=Decimal("20")),
+        market=MarketRef(1200, date(2026, 2, 28), fallback=True),
+        quota_used_before_g=0,
+    )
+    assert a.parts[0].explanation == "市场价 12.00 × 1.20 = 14.40；保底价 13.00 → 14.40 元/kg"
+    assert b.parts[0].explanation == "市场价 12.00 × 1.25 = 15.00；保底价 13.00 → 15.00 元/kg"
+    assert c.parts[0].explanation.startswith("市场价 12.00（2026-02-28） × 1.20")

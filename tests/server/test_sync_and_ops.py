@@ -256,3 +256,43 @@ def test_cli_keys_users_and_serve_refusal(db_url, load, sessions, monkeypatch) -
     assert res.exit_code == 2
     assert "拒绝启动" in res.output
     assert "Traceback" not in res.output
+
+
+def test_rotated_key_stops_at_once_on_every_worker(load, sessions, client, settings) -> None:
+    """Verified keys are cached per process; a rotation elsewhere still takes effect at
+    once (each sync re-checks the key in its transaction), and nothing is stored."""
+    from fastapi.testclient import TestClient
+
+    from server.lots.models import Lot
+    from server.main import create_app
+
+    old = _key(load, sessions, contracts=[contract("C1", F1, floor={"extra": 1000})])
+    body = {
+        "station": "st-a",
+        "lots": [wire_lot(1, F1, net_g=1000, captured_at="2026-03-02T02:00:00Z")],
+    }
+    res = client.post("/api/v1/sync", json=body, headers={"X-Api-Key": old})
+    assert res.json()["lots"][0]["result"] == "accepted"  # the key is now cached here
+    other_worker = create_app(settings)
+    try:
+        with TestClient(other_worker) as other:
+            assert (
+                other.post("/api/v1/sync", json=body, headers={"X-Api-Key": old}).json()["lots"][0][
+                    "result"
+                ]
+                == "duplicate"
+            )
+            with session_scope(sessions) as s:
+                new = issue_station_key(s, station_id="st-a")  # rotated by someone else
+            body["lots"] = [wire_lot(2, F1, net_g=1000, captured_at="2026-03-02T03:00:00Z")]
+            for c in (client, other):
+                res = c.post("/api/v1/sync", json=body, headers={"X-Api-Key": old})
+                assert res.status_code == 401, res.text
+            with sessions() as s:
+                assert len(list(s.scalars(select(Lot.id)))) == 1
+            res = other.post("/api/v1/sync", json=body, headers={"X-Api-Key": new})
+            assert res.json()["lots"][0]["result"] == "accepted"
+            res = client.post("/api/v1/sync", json=body, headers={"X-Api-Key": old})
+            assert res.status_code == 401  # evicted, and unknown to the database
+    finally:
+        other_worker.state.engine.dispose()
