@@ -10,7 +10,8 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 missing=()
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto mosquitto-clients)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)  # bench/ compares with it
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing system packages: ${missing[*]}"
@@ -25,7 +26,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 echo "== installing Python packages"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# `train` brings the CPU build of torch: the training code has smoke tests (no real training).
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,train]'
 
 echo "== running tests"
 exec .venv/bin/python -m pytest "$@"

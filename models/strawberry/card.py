@@ -46,10 +46,59 @@ EXPERIMENTS = (
         "25 epochs, label smoothing 0.05, wd 2e-3, defect share 0.25, 2 seeds",
         "ensemble R 0.836, B 0.958, defect 0.56 @ 0.70",
     ),
+    (
+        "r1 (1.2.0 dev)",
+        "3-fold OOF over train+val, 20 epochs × 2048 draws, p_swap 0.4, field crops by "
+        "quarter turns ±15°, defect share 0.2, stem stride 2",
+        "OOF objective 0.929: R 0.834, B 0.927, defect 0.59 @ 0.59 (no offsets: R 0.835, "
+        "B 0.924, defect 0.61 @ 0.50); defect AUC 0.917",
+    ),
+    (
+        "r2",
+        "r1 with stem stride 1 (full-resolution first layer; same run-time cost)",
+        "OOF objective 0.967: R 0.875, B 0.928, defect 0.83 @ 0.36 (no offsets: R 0.839, "
+        "B 0.922, defect 0.62 @ 0.49); defect AUC 0.909",
+    ),
+    (
+        "r3",
+        "r2 with 32 epochs",
+        "OOF objective 1.152: R 0.840, B 0.928, defect 0.59 @ 0.71 (no offsets: R 0.836, "
+        "B 0.922, defect 0.60 @ 0.57); defect AUC 0.907 (**shipped as 1.2.0**: highest OOF "
+        "objective)",
+    ),
+    (
+        "r4",
+        "r2 with defect share 0.12 (offsets restore the prior)",
+        "OOF objective 0.985: R 0.856, B 0.915, defect 0.68 @ 0.52 (no offsets: R 0.818, "
+        "B 0.915, defect 0.54 @ 0.59); defect AUC 0.888",
+    ),
 )
 
 
-NARRATIVE = "TODO"
+NARRATIVE = """\
+Selection rule: ship the run with the highest OOF objective (the calibration objective
+above; settled after r1/r2, before r3/r4 had finished; the test split played no part).
+r1–r4 differ by less than the noise of 98 defects; r3 won because its offsets reach defect
+precision ≥ 0.7 without giving up much recall.
+
+Why the defect target is out of reach for this recipe: in every 1.2.0 run the out-of-fold
+defect-vs-healthy ranking of field crops has an AUC of only 0.89–0.92. With about one
+anomalous crop per 20 field crops, no threshold or offset reaches both targets: over the
+98 OOF defects, the best precision at recall ≥ 0.85 is 0.16–0.21 and the best recall at
+precision ≥ 0.6 is 0.41–0.53. Calibration moves along that curve (r2 took recall 0.83 at
+precision 0.36; r3 recall 0.59 at precision 0.71) but cannot lift it. Averaging the OOF
+logits of r1–r4 (a 4-recipe ensemble) lifts the AUC only to 0.920, so distilling an
+ensemble into one net was not pursued. A from-scratch 64-px CNN on 98 anomalous photos
+is the limit here; pretrained image features (none can be downloaded here) or many more
+defect photos are the likely way to the target.
+
+Background check (turning fruit exist only on white, defects only in the field): the
+OOF predictions were repeated with every photo moved onto the other set's background
+(see the recipe section). Brix fruit keep their labels on field backgrounds (balanced
+accuracy unchanged, no brix fruit called defect), so ripeness is judged on the fruit.
+Riseholme crops shrunk onto a table lose some defect recall, so part of what the net
+uses for defects is still the field scene around the fruit; on a grading table, expect
+fewer defect calls than on these field numbers."""
 
 TEST_LOOKS = (
     "three times in this project, once per shipped model (1.0.0, 1.1.0, 1.2.0), each after "
@@ -95,7 +144,23 @@ def render(meta: dict[str, Any], history: list[dict[str, float]]) -> str:
         and t["defect"]["recall"] >= 0.85
         and t["defect"]["precision"] >= 0.6
     )
-    status = "meets all targets" if ok else "**does NOT meet the targets** (numbers above)"
+    checks = (
+        ("Riseholme balanced accuracy", t["riseholme"]["balanced_accuracy"], 0.93),
+        ("brix balanced accuracy", t["brix"]["balanced_accuracy"], 0.93),
+        ("defect recall", t["defect"]["recall"], 0.85),
+        ("defect precision", t["defect"]["precision"], 0.6),
+    )
+    per_target = "; ".join(
+        f"{name} {v:.3f} (target ≥ {lim}: {'PASS' if v >= lim else 'FAIL'})"
+        for name, v, lim in checks
+    )
+    status = (
+        "meets all targets"
+        if ok
+        else "**does NOT meet the targets**; the tests of the unmet targets are "
+        "non-regression floors (tests/models/test_strawberry_model.py)"
+    )
+    status += f". Per target: {per_target}"
     size = meta["input"]["size"][0]
     d = t["defect"]
     bal_r, bal_b = t["riseholme"]["balanced_accuracy"], t["brix"]["balanced_accuracy"]

@@ -60,7 +60,7 @@ DRAW_SHARE = {
 class Recipe:
     """Hyper-parameters of one run (recorded in metadata.json)."""
 
-    epochs: int = 20
+    epochs: int = 32
     draws_per_epoch: int = 2048
     batch: int = 64
     lr: float = 3e-3
@@ -71,7 +71,7 @@ class Recipe:
     width: float = 1.0
     defect_share: float = 0.2
     folds: int = 3
-    stem_stride: int = 2
+    stem_stride: int = 1
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD
@@ -169,7 +169,7 @@ def train(
     recipe: Recipe | None = None,
     final: bool = True,
     checkpoint: Path | None = None,
-    threads: int = 2,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """K-fold over train+validation, offsets from the out-of-fold logits, then one net on all.
 

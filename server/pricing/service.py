@@ -97,17 +97,6 @@ class ContractBook:
         for c in contracts:
             self._by_key.setdefault((c.farmer_id, c.product), []).append(c)
 
-    @classmethod
-    def load(cls, session: Session, farmer_ids: Iterable[str]) -> ContractBook:
-        ids = sorted(set(farmer_ids))
-        rows: list[ContractRow] = []
-        for chunk in _chunks(ids, 900):
-            stmt = select(*_CONTRACT_COLUMNS).where(
-                in_values(session, _CONTRACTS.c.farmer_id, chunk)
-            )
-            rows.extend(ContractRow(*r) for r in session.execute(stmt))
-        return cls(rows)
-
     def pick(self, farmer_id: str, product: str, day: date) -> ContractRow | None:
         """valid_from ≤ day ≤ valid_to; several: the latest signed (then the highest id)."""
         valid = [
