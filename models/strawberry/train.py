@@ -60,7 +60,7 @@ DRAW_SHARE = {
 class Recipe:
     """Hyper-parameters of one run (recorded in metadata.json)."""
 
-    epochs: int = 32
+    epochs: int = 20
     draws_per_epoch: int = 2048
     batch: int = 64
     lr: float = 3e-3
@@ -71,7 +71,7 @@ class Recipe:
     width: float = 1.0
     defect_share: float = 0.2
     folds: int = 3
-    stem_stride: int = 1
+    stem_stride: int = 2
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD
