@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from models.common.onnx_export import export_probs
 from models.render.ruoye import render_leaf_photo
 from models.ruoye import LABELS
 from models.ruoye.patches import MEAN, PATCH_PX, RULE, STD, cut, grid, resample, to_input
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 NAME = "gongfang-ruoye-defects"
 VERSION = "1.0.0"
-OPSET = 17
 TRAIN_PHOTOS = 40
 VAL_PHOTOS = 12
 
@@ -133,28 +133,9 @@ def confusion(y: np.ndarray, pred: np.ndarray) -> list[list[int]]:
 
 def export(net: nn.Module, path: Path) -> float:
     """ONNX with softmax inside (output ``probs``); returns max |ORT − torch|."""
-    import onnxruntime as ort
-    import torch
     from torch import nn
 
-    dep = nn.Sequential(net, nn.Softmax(dim=1)).eval()
-    x = torch.randn(2, 3, PATCH_PX, PATCH_PX)
-    torch.onnx.export(
-        dep,
-        (x,),
-        str(path),
-        input_names=["input"],
-        output_names=["probs"],
-        dynamic_axes={"input": {0: "batch"}, "probs": {0: "batch"}},
-        opset_version=OPSET,
-        dynamo=False,
-    )
-    xt = torch.randn(7, 3, PATCH_PX, PATCH_PX)
-    with torch.no_grad():
-        ref = dep(xt).numpy()
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(["probs"], {"input": xt.numpy()})[0]
-    return float(np.abs(got - ref).max())
+    return export_probs(nn.Sequential(net, nn.Softmax(dim=1)), path, PATCH_PX, n_check=7)
 
 
 def train(

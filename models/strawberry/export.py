@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from models.common.onnx_export import OPSET, export_probs
 from models.common.preprocess import RESIZE_RULE
 from models.strawberry import LABELS
 from models.strawberry.dataset import Record, files_hash, read_rgb
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 NAME = "gongfang-strawberry"
 VERSION = "1.2.0"
-OPSET = 17
 
 TRAINING_DATA = [
     {
@@ -54,29 +54,9 @@ TRAINING_DATA = [
 
 def export_onnx(net: nn.Module, offsets: list[float], path: Path, size: int) -> float:
     """Write the deployed graph (flip TTA + offsets + softmax); returns max |ORT − torch|."""
-    import onnxruntime as ort
-    import torch
-
     from models.strawberry.net import Deployed
 
-    dep = Deployed(net, offsets).eval()
-    x = torch.randn(2, 3, size, size)
-    torch.onnx.export(
-        dep,
-        (x,),
-        str(path),
-        input_names=["input"],
-        output_names=["probs"],
-        dynamic_axes={"input": {0: "batch"}, "probs": {0: "batch"}},
-        opset_version=OPSET,
-        dynamo=False,
-    )
-    xt = torch.randn(5, 3, size, size)
-    with torch.no_grad():
-        ref = dep(xt).numpy()
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(["probs"], {"input": xt.numpy()})[0]
-    diff = float(np.abs(got - ref).max())
+    diff = export_probs(Deployed(net, offsets), path, size, n_check=5)
     if diff > 1e-4:
         raise RuntimeError(f"ONNX output differs from torch by {diff:g}")
     return diff

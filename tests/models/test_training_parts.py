@@ -107,3 +107,22 @@ def test_train_member_runs_one_tiny_epoch() -> None:
     again, _ = _train_member(rcp, Arrays(images, labels, sources, masks), 0, lambda d, t, m: None)
     for (k, a), b in zip(net.state_dict().items(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
+
+
+def test_exports_write_graphs_that_match_torch(tmp_path) -> None:
+    """Both products' deployed graphs (strawberry: flip TTA + offsets; 箬叶: softmax)."""
+    import onnx
+
+    from models.ruoye.patches import PATCH_PX
+    from models.ruoye.train import build_net, export
+    from models.strawberry.export import export_onnx
+    from models.strawberry.net import FruitNet
+
+    diff = export_onnx(FruitNet(width=0.5), [0.0, 0.1, 0.0, -0.1], tmp_path / "s.onnx", 64)
+    assert diff < 1e-4
+    assert export(build_net(), tmp_path / "r.onnx") < 1e-4
+    for name, size in (("s.onnx", 64), ("r.onnx", PATCH_PX)):
+        graph = onnx.load(str(tmp_path / name))
+        assert graph.opset_import[0].version == 17
+        dims = graph.graph.input[0].type.tensor_type.shape.dim
+        assert [d.dim_value for d in dims[1:]] == [3, size, size]
