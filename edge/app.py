@@ -26,6 +26,7 @@ from edge.station.directory import Directory
 from edge.station.grading_port import GradingPort
 from edge.station.workflow import Station
 from edge.sync.loop import SyncConfig, SyncLoop, cached_directory
+from edge.sync.stays import stay_record
 from gongfang import wire
 from gongfang.settings import EMBEDDED_MQTT, EdgeSettings
 
@@ -279,14 +280,26 @@ class EdgeNode:
         }
 
     def dispatch_lot(self, lot_id: str) -> dict[str, Any] | None:
-        """The lot leaves its cold room: its stay report is fixed and kept with the lot."""
+        """The lot leaves its cold room: its stay report is fixed, kept with the lot and
+        queued (as :class:`gongfang.wire.LotStay`) for the server."""
         stay = self.store.stay(lot_id)
         if stay is None or stay[2] is not None:
             return None
         room, from_ms, _, _ = stay
         to = now_ms()
         report = self._stay_report(room, from_ms, to)
-        self.store.close_stay(lot_id, to, report)
+        record = stay_record(
+            station=self.settings.station,
+            lot_id=lot_id,
+            room=room,
+            from_ms=from_ms,
+            to_ms=to,
+            report=report,
+        )
+        # closed and queued for the server in one commit; closed by someone else: no report
+        if not self.store.close_stay(lot_id, to, report, record):
+            return None
+        self.wake_sync()
         return {"room": room, "from_ms": from_ms, "to_ms": to, "open": False, **report}
 
     def _stay_report(self, room: str, from_ms: int, to_ms: int) -> dict[str, Any]:

@@ -358,6 +358,42 @@ class ClimateSummary(_Body):
     rh_mean_pct: float = Field(ge=0, le=100)
 
 
+class LotStay(_Body):
+    """A lot's closed stay in one cold room, sent once when the lot is dispatched.
+
+    Its own sync kind (lot records are immutable): upserted by ``lot_id`` like a lot, same
+    content → ``duplicate``, other content → ``conflict``. Temperatures are °C floats as in
+    :class:`ClimateSummary`; estimates the edge could not make (no readings) are ``None``.
+    """
+
+    lot_id: uuid.UUID
+    station: Ident
+    room: Ident
+    entered_at: AwareDatetime
+    left_at: AwareDatetime
+    excursions: int = Field(ge=0, le=100_000)  # alarm excursions that overlapped the stay
+    minutes_above_max_c: int = Field(ge=0)  # minute means above the room profile's limit
+    minutes_below_min_c: int = Field(ge=0)
+    temp_peak_c: float | None = Field(default=None, ge=MIN_TEMP_C, le=MAX_TEMP_C)
+    mkt_c: float | None = Field(default=None, ge=MIN_TEMP_C, le=MAX_TEMP_C)
+    data_coverage_pct: float = Field(ge=0, le=100)
+    remaining_shelf_life_h: float | None = Field(default=None, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _left_after_entered(self) -> LotStay:
+        if self.left_at < self.entered_at:
+            raise ValueError("left_at must not be before entered_at")
+        return self
+
+    def content_hash(self) -> str:
+        """SHA-256 over the canonical JSON of the stay: equal content ⇔ equal hash."""
+        doc = self.model_dump(mode="json")
+        doc["entered_at"] = self.entered_at.timestamp()
+        doc["left_at"] = self.left_at.timestamp()
+        blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 MAX_SYNC_ITEMS = 1000
 
 
@@ -368,6 +404,9 @@ class SyncBatch(_Body):
     lots: list[LotRecord] = Field(default_factory=list, max_length=MAX_SYNC_ITEMS)
     alarms: list[AlarmRecord] = Field(default_factory=list, max_length=MAX_SYNC_ITEMS)
     climate: list[ClimateSummary] = Field(default_factory=list, max_length=MAX_SYNC_ITEMS)
+    # Added after the first release: an older edge leaves it out, an older server refuses
+    # it (422), so an edge sends the key only when it has stays to send.
+    stays: list[LotStay] = Field(default_factory=list, max_length=MAX_SYNC_ITEMS)
 
 
 class ItemResult(StrEnum):
@@ -384,7 +423,7 @@ class ItemAck(_Body):
 
 
 class SyncAck(_Body):
-    """The server's answer: one entry per lot and alarm (by id), climate counted.
+    """The server's answer: one entry per lot, alarm and stay (by id), climate counted.
 
     An edge removes an outbox entry when its result is accepted or duplicate; conflict and
     invalid are kept aside for a person to look at, never retried in a loop.
@@ -393,6 +432,7 @@ class SyncAck(_Body):
     lots: list[ItemAck] = Field(default_factory=list)
     alarms: list[ItemAck] = Field(default_factory=list)
     climate_stored: int = 0
+    stays: list[ItemAck] = Field(default_factory=list)  # by lot id; omitted when empty
 
 
 def utc_ms(ts: datetime) -> int:

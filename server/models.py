@@ -3,7 +3,7 @@
 from server.aggregates.models import DailyAggregate
 from server.audit.models import AuditEntry
 from server.auth.models import User
-from server.coldchain.models import Alarm, ClimateMinute
+from server.coldchain.models import Alarm, ClimateMinute, LotColdStay
 from server.contracts.models import Contract
 from server.farmers.models import Buyer, Farmer
 from server.lots.models import Lot, LotPart
@@ -21,6 +21,7 @@ __all__ = [
     "DailyAggregate",
     "Farmer",
     "Lot",
+    "LotColdStay",
     "LotPart",
     "MarketPrice",
     "PaidLot",

@@ -6,7 +6,8 @@ before the write and is the server's idempotency key: an entry sent, stored by t
 and not yet removed here (killed in between) is simply sent again and acknowledged as a
 duplicate.
 
-Tables: ``lots`` (the lot as recorded, plus local-only columns), ``outbox`` (what still
+Tables: ``lots`` (the lot as recorded, plus local-only columns), ``lot_stays`` (a lot's
+cold-room stay; closing it queues a ``stay`` entry), ``outbox`` (what still
 has to reach the server, in order), ``parked`` (what the server refused: kept for a
 person, never retried in a loop), ``alarms``, ``climate`` (minute summaries),
 ``pending_lots`` (weighed crates waiting for the operator's confirmation, so a restart
@@ -28,7 +29,7 @@ from typing import Any, Literal
 from edge.errors import StoreError
 from gongfang import wire
 
-Kind = Literal["lot", "alarm", "climate"]
+Kind = Literal["lot", "alarm", "climate", "stay"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lots (
@@ -45,7 +46,7 @@ CREATE INDEX IF NOT EXISTS lots_captured ON lots (captured_ms);
 CREATE INDEX IF NOT EXISTS lots_receipt ON lots (receipt_done);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('lot', 'alarm', 'climate')),
+    kind TEXT NOT NULL CHECK (kind IN ('lot', 'alarm', 'climate', 'stay')),
     item_id TEXT NOT NULL,
     body TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
@@ -131,6 +132,7 @@ class EdgeStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
+            self._widen_outbox_kinds()
         except sqlite3.Error as exc:
             raise StoreError(
                 f"无法打开本地数据库 / cannot open the edge database {path}: {exc}"
@@ -140,6 +142,50 @@ class EdgeStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _widen_outbox_kinds(self) -> None:
+        """Let an outbox made before stays were synced take the 'stay' kind.
+
+        SQLite cannot alter a CHECK constraint, so the table is rebuilt in one transaction
+        with its rows and seq numbers (parked entries keep their seq, so the sequence must
+        not restart below them).
+        """
+        row = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
+        ).fetchone()
+        if row is None or "'stay'" in row[0]:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            top = self._db.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
+            ).fetchone()
+            self._db.execute("ALTER TABLE outbox RENAME TO outbox_old")
+            self._db.execute("DROP INDEX IF EXISTS outbox_item")
+            create = _SCHEMA.split("CREATE TABLE IF NOT EXISTS outbox ", 1)[1].split(";", 1)[0]
+            self._db.execute(f"CREATE TABLE outbox {create}")  # noqa: S608 - our own DDL
+            self._db.execute("CREATE INDEX outbox_item ON outbox (kind, item_id)")
+            self._db.execute(
+                "INSERT INTO outbox (seq, kind, item_id, body, created_ms, attempts)"
+                " SELECT seq, kind, item_id, body, created_ms, attempts FROM outbox_old"
+            )
+            self._db.execute("DROP TABLE outbox_old")
+            if top is not None:
+                self._db.execute(
+                    "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'",
+                    (int(top[0]),),
+                )
+                if not self._db.execute(
+                    "SELECT 1 FROM sqlite_sequence WHERE name = 'outbox'"
+                ).fetchone():
+                    self._db.execute(
+                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)",
+                        (int(top[0]),),
+                    )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -275,13 +321,34 @@ class EdgeStore:
         room, from_ms, to_ms, report = rows[0]
         return room, from_ms, to_ms, (json.loads(report) if report else None)
 
-    def close_stay(self, lot_id: str, to_ms: int, report: dict[str, Any]) -> bool:
-        with self._tx() as db:
-            cur = db.execute(
-                "UPDATE lot_stays SET to_ms = ?, report = ? WHERE lot_id = ? AND to_ms IS NULL",
-                (to_ms, json.dumps(report, ensure_ascii=False), lot_id),
-            )
-            return cur.rowcount > 0
+    def close_stay(
+        self,
+        lot_id: str,
+        to_ms: int,
+        report: dict[str, Any],
+        record: wire.LotStay | None = None,
+    ) -> bool:
+        """Close an open stay; with ``record``, queue it for the server in the same commit.
+
+        False (and nothing queued) if the stay is unknown or already closed.
+        """
+        try:
+            with self._tx() as db:
+                cur = db.execute(
+                    "UPDATE lot_stays SET to_ms = ?, report = ? WHERE lot_id = ? AND to_ms IS NULL",
+                    (to_ms, json.dumps(report, ensure_ascii=False), lot_id),
+                )
+                if cur.rowcount == 0:
+                    return False
+                if record is not None:
+                    db.execute(
+                        "INSERT INTO outbox (kind, item_id, body, created_ms)"
+                        " VALUES ('stay', ?, ?, ?)",
+                        (lot_id, record.model_dump_json(), now_ms()),
+                    )
+        except sqlite3.Error as exc:
+            raise StoreError(f"冷库停留未能保存 / stay of lot {lot_id} not closed: {exc}") from exc
+        return True
 
     # ------------------------------------------------------------ alarms and climate
 
@@ -391,7 +458,7 @@ class EdgeStore:
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def depth(self) -> dict[str, int]:
-        counts = {"lot": 0, "alarm": 0, "climate": 0}
+        counts = {"lot": 0, "alarm": 0, "climate": 0, "stay": 0}
         for kind, n in self._query("SELECT kind, count(*) FROM outbox GROUP BY kind"):
             counts[str(kind)] = int(n)
         counts["total"] = sum(counts.values())

@@ -10,7 +10,8 @@ The web console (a later issue) is built on these routes:
 - ``POST /api/lanes/{lane}/override`` ``{"grade": "class_ii", "reason": "…", "operator": "…"}``;
 - ``POST /api/lanes/{lane}/discard`` ``{"lot_id": null}``;
 - ``GET  /api/lots``, ``GET /api/lots/{id}``, ``GET /api/lots/{id}/receipt.png|.pdf``,
-  ``GET /api/lots/{id}/stay``, ``POST /api/lots/{id}/dispatch`` (the lot leaves its room);
+  ``GET /api/lots/{id}/stay``, ``POST /api/lots/{id}/dispatch`` (the lot leaves its room:
+  its stay report is fixed and queued for the server);
 - ``GET  /api/parked``: what the server refused, for a person to look at;
   ``POST /api/parked/{seq}/retry`` sends one again once its cause is fixed.
 

@@ -225,14 +225,17 @@ class SyncLoop:
 
     def _post(self, entries: Sequence[OutboxEntry]) -> httpx.Response:
         # The bodies are the exact JSON stored with the lot: splice them, don't re-encode.
-        parts: dict[str, list[str]] = {"lot": [], "alarm": [], "climate": []}
+        parts: dict[str, list[str]] = {"lot": [], "alarm": [], "climate": [], "stay": []}
         for e in entries:
             parts[e.kind].append(e.body)
+        # "stays" came later: a server from before it refuses the key, so it is sent only
+        # when there are stays (lots and alarms still reach such a server).
+        stays = f',"stays":[{",".join(parts["stay"])}]' if parts["stay"] else ""
         body = (
             f'{{"station":{json.dumps(self._cfg.station)},'
             f'"lots":[{",".join(parts["lot"])}],'
             f'"alarms":[{",".join(parts["alarm"])}],'
-            f'"climate":[{",".join(parts["climate"])}]}}'
+            f'"climate":[{",".join(parts["climate"])}]{stays}}}'
         )
         try:
             return self._http.post(SYNC_PATH, content=body.encode("utf-8"))
@@ -251,6 +254,8 @@ class SyncLoop:
             results[("lot", a.id)] = a
         for a in ack.alarms:
             results[("alarm", a.id)] = a
+        for a in ack.stays:
+            results[("stay", a.id)] = a
         done: list[int] = []
         unacked: list[int] = []
         for e in entries:

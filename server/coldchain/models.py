@@ -1,4 +1,4 @@
-"""Cold-chain alarms and per-minute climate summaries synced from the edges."""
+"""Cold-chain alarms, per-minute climate summaries and lots' cold-room stays from the edges."""
 
 from __future__ import annotations
 
@@ -37,3 +37,27 @@ class ClimateMinute(Base):
     temp_mean_c: Mapped[float] = mapped_column(Float)
     temp_max_c: Mapped[float] = mapped_column(Float)
     rh_mean_pct: Mapped[float] = mapped_column(Float)
+
+
+class LotColdStay(Base):
+    """A lot's closed stay in a cold room, as the edge summarised it at dispatch.
+
+    Immutable like the lot: stored once by lot id, a different copy is a conflict.
+    """
+
+    __tablename__ = "lot_stays"
+
+    lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lots.id"), primary_key=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"))
+    room: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    excursions: Mapped[int] = mapped_column(Integer)
+    minutes_above_max_c: Mapped[int] = mapped_column(Integer)
+    minutes_below_min_c: Mapped[int] = mapped_column(Integer)
+    temp_peak_c: Mapped[float | None] = mapped_column(Float)
+    mkt_c: Mapped[float | None] = mapped_column(Float)
+    data_coverage_pct: Mapped[float] = mapped_column(Float)
+    remaining_shelf_life_h: Mapped[float | None] = mapped_column(Float)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,16 +1,19 @@
-"""Cold-chain records synced from the edges: alarms (upsert by id) and climate minutes."""
+"""Cold-chain records synced from the edges: alarms (upsert by id), climate minutes and
+lots' cold-room stays (stored once by lot id)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gongfang.wire import AlarmRecord, ClimateSummary, ItemAck, ItemResult
-from server.coldchain.models import Alarm, ClimateMinute
-from server.core.db import dialect_insert
+from gongfang.wire import AlarmRecord, ClimateSummary, ItemAck, ItemResult, LotStay
+from server.coldchain.models import Alarm, ClimateMinute, LotColdStay
+from server.core.db import dialect_insert, utcnow
+from server.lots.models import Lot
 
 
 def upsert_alarms(session: Session, *, alarms: Sequence[AlarmRecord]) -> list[ItemAck]:
@@ -132,3 +135,76 @@ def climate_for(
         .limit(20000)
     )
     return list(session.scalars(stmt))
+
+
+def store_stays(session: Session, *, station_id: str, stays: Sequence[LotStay]) -> list[ItemAck]:
+    """Store closed stays, idempotent by lot id like lots (call after the batch's lots).
+
+    Same content again → duplicate; other content → conflict (the stored one is kept);
+    a lot the server does not hold, another station's lot, or another room than the lot's
+    → invalid with the reason.
+    """
+    ids = list({s.lot_id for s in stays})
+    lots = {
+        lot_id: (station, room)
+        for lot_id, station, room in session.execute(
+            select(Lot.id, Lot.station_id, Lot.cold_room).where(Lot.id.in_(ids))
+        )
+    }
+    stored: dict[uuid.UUID, str] = dict(
+        session.execute(
+            select(LotColdStay.lot_id, LotColdStay.content_hash).where(LotColdStay.lot_id.in_(ids))
+        ).all()
+    )
+    acks: list[ItemAck] = []
+    now = utcnow()
+    for stay in stays:
+        key = str(stay.lot_id)
+        digest = stay.content_hash()
+        lot = lots.get(stay.lot_id)
+        problem = None
+        if lot is None:
+            problem = f"批次不存在，先同步批次 / unknown lot {key}: the lot must be synced first"
+        elif lot[0] != station_id:
+            problem = f"批次属于其他收购站 / lot {key} belongs to another station"
+        elif lot[1] is not None and lot[1] != stay.room:
+            problem = (
+                f"冷库与批次记录不符 / stay room {stay.room!r} is not the lot's room {lot[1]!r}"
+            )
+        if problem is not None:
+            acks.append(ItemAck(id=key, result=ItemResult.INVALID, message=problem))
+            continue
+        known = stored.get(stay.lot_id)
+        if known == digest:
+            acks.append(ItemAck(id=key, result=ItemResult.DUPLICATE))
+        elif known is not None:
+            acks.append(
+                ItemAck(
+                    id=key,
+                    result=ItemResult.CONFLICT,
+                    message="同一批次已有不同的冷库记录 / another stay is stored for this lot",
+                )
+            )
+        else:
+            session.add(
+                LotColdStay(
+                    lot_id=stay.lot_id,
+                    station_id=stay.station,
+                    room=stay.room,
+                    entered_at=stay.entered_at,
+                    left_at=stay.left_at,
+                    excursions=stay.excursions,
+                    minutes_above_max_c=stay.minutes_above_max_c,
+                    minutes_below_min_c=stay.minutes_below_min_c,
+                    temp_peak_c=stay.temp_peak_c,
+                    mkt_c=stay.mkt_c,
+                    data_coverage_pct=stay.data_coverage_pct,
+                    remaining_shelf_life_h=stay.remaining_shelf_life_h,
+                    content_hash=digest,
+                    received_at=now,
+                )
+            )
+            stored[stay.lot_id] = digest
+            acks.append(ItemAck(id=key, result=ItemResult.ACCEPTED))
+    session.flush()
+    return acks

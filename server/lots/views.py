@@ -1,4 +1,5 @@
-"""Lots: list and filter, the unpriced ones waiting for review, one lot with its parts."""
+"""Lots: list and filter, the unpriced ones waiting for review, one lot with its parts and
+its cold-room stay."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from server.coldchain.models import LotColdStay
 from server.core.deps import (
     CurrentUser,
     PayoutStaff,
@@ -139,6 +141,50 @@ def get_lot(lot_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> LotOut
         session.scalars(select(LotPart).where(LotPart.lot_id == lot.id).order_by(LotPart.part_no))
     )
     return LotOut.of(lot, parts)
+
+
+class StayOut(BaseModel):
+    lot: uuid.UUID
+    station: str
+    room: str
+    entered_at: datetime
+    left_at: datetime
+    excursions: int
+    minutes_above_max_c: int
+    minutes_below_min_c: int
+    temp_peak_c: float | None
+    mkt_c: float | None
+    data_coverage_pct: float
+    remaining_shelf_life_h: float | None
+    received_at: datetime
+
+
+@router.get("/lots/{lot_id}/stay", response_model=StayOut)
+def get_lot_stay(lot_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> StayOut:
+    """The lot's cold-room stay as its station reported it at dispatch (who may see the
+    lot may see its stay)."""
+    lot = session.get(Lot, lot_id)
+    if lot is None:
+        raise NotFound(f"批次不存在 / unknown lot {lot_id}")
+    check_cooperative(user, lot.cooperative_id)
+    stay = session.get(LotColdStay, lot_id)
+    if stay is None:
+        raise NotFound(f"该批次尚无冷库记录 / no cold-room stay stored for lot {lot_id}")
+    return StayOut(
+        lot=stay.lot_id,
+        station=stay.station_id,
+        room=stay.room,
+        entered_at=stay.entered_at,
+        left_at=stay.left_at,
+        excursions=stay.excursions,
+        minutes_above_max_c=stay.minutes_above_max_c,
+        minutes_below_min_c=stay.minutes_below_min_c,
+        temp_peak_c=stay.temp_peak_c,
+        mkt_c=stay.mkt_c,
+        data_coverage_pct=stay.data_coverage_pct,
+        remaining_shelf_life_h=stay.remaining_shelf_life_h,
+        received_at=stay.received_at,
+    )
 
 
 class ManualPriceBody(BaseModel):

@@ -1,12 +1,21 @@
-"""``POST /api/v1/sync``: one edge batch (lots, alarms, climate) in one transaction."""
+"""``POST /api/v1/sync``: one edge batch (lots, alarms, climate, stays) in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
-from gongfang.wire import SyncAck, SyncBatch
+from gongfang.wire import (
+    AlarmRecord,
+    ClimateSummary,
+    LotRecord,
+    LotStay,
+    SyncAck,
+    SyncBatch,
+)
 from server.audit.service import record
-from server.coldchain.service import upsert_alarms, upsert_climate
+from server.coldchain.service import store_stays, upsert_alarms, upsert_climate
 from server.core.errors import Forbidden
 from server.lots.service import ingest_lots
 from server.stations.models import Station
@@ -20,7 +29,13 @@ def check_station(station: Station | StationIdentity, batch: SyncBatch) -> None:
             f"密钥属于收购站 {station.id}，不能提交 {batch.station} 的数据 / this key belongs "
             f"to station {station.id!r}, not {batch.station!r}"
         )
-    for kind, items in (("lot", batch.lots), ("alarm", batch.alarms), ("climate", batch.climate)):
+    kinds: tuple[tuple[str, Sequence[LotRecord | AlarmRecord | ClimateSummary | LotStay]], ...] = (
+        ("lot", batch.lots),
+        ("alarm", batch.alarms),
+        ("climate", batch.climate),
+        ("stay", batch.stays),
+    )
+    for kind, items in kinds:
         for item in items:
             if item.station != station.id:
                 raise Forbidden(
@@ -46,7 +61,9 @@ def handle_sync(
     )
     alarms = upsert_alarms(session, alarms=batch.alarms) if batch.alarms else []
     climate = upsert_climate(session, summaries=batch.climate)
-    if lots.acks or alarms:
+    # after the lots: a stay may come in the same batch as its lot
+    stays = store_stays(session, station_id=station.id, stays=batch.stays) if batch.stays else []
+    if lots.acks or alarms or stays:
         record(
             session,
             actor=f"station:{station.id}",
@@ -56,6 +73,7 @@ def handle_sync(
             lots={r.value: lots.count(r) for r in {a.result for a in lots.acks}},
             alarms=len(alarms),
             climate=climate,
+            stays=len(stays),
         )
     session.flush()
-    return SyncAck(lots=lots.acks, alarms=alarms, climate_stored=climate)
+    return SyncAck(lots=lots.acks, alarms=alarms, climate_stored=climate, stays=stays)

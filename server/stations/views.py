@@ -87,7 +87,8 @@ _SYNC_BODY_DOC: dict[str, Any] = {
 
 @router.post("/sync", response_model=SyncAck, openapi_extra=_SYNC_BODY_DOC)
 async def sync(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> Response:
-    """Lots, alarms and climate from one station's outbox (header ``X-Api-Key``).
+    """Lots, alarms, climate and lots' cold-room stays from one station's outbox
+    (header ``X-Api-Key``).
 
     The key is checked before the body is read (from the per-process cache of verified
     keys, else the database); the body goes from bytes to :class:`SyncBatch` in one
@@ -157,7 +158,9 @@ def _sync_blocking(state: Any, station: StationIdentity, body: bytes) -> Respons
     for result, n in Counter(item.result.value for item in ack.lots).items():
         SYNC_LOTS.labels(result=result).inc(n)
     # Serialised once here (the response model documents it; no second validation pass).
-    return Response(ack.model_dump_json(), media_type="application/json")
+    # "stays" is left out when empty: an edge from before stays refuses unknown keys.
+    answer = ack.model_dump_json(exclude={"stays"} if not ack.stays else None)
+    return Response(answer, media_type="application/json")
 
 
 def _retryable(exc: DBAPIError) -> bool:

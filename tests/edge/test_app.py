@@ -290,6 +290,16 @@ def test_cold_room_alarm_summaries_stay_and_restart(mosquitto, server, tmp_path:
         assert closed is not None
         assert closed["open"] is False
         assert node.dispatch_lot(str(lot.id)) is None  # dispatched once
+        # The closed stay is queued for the server as its own kind (the stand-in server
+        # predates stays and never acknowledges them, so it stays queued here).
+        [queued] = [e for e in node.store.next_batch(1000) if e.kind == "stay"]
+        sent = wire.LotStay.model_validate_json(queued.body)
+        assert (sent.lot_id, sent.station, sent.room) == (lot.id, STATION, "room1")
+        assert sent.excursions == len(closed["excursions"]) >= 1
+        assert sent.minutes_above_max_c == closed["minutes_above_max"] > 0
+        assert sent.remaining_shelf_life_h == closed["remaining_shelf_life_h"]
+        assert sent.mkt_c == closed["mkt_c"]
+        assert wire.utc_ms(sent.left_at) == closed["to_ms"]
     finally:
         client.close()
         node.stop()

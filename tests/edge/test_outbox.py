@@ -101,7 +101,14 @@ def test_park_moves_entry_aside(store: EdgeStore) -> None:
     store.record_lot(make_lot(5), lane="lane1")
     [entry] = store.next_batch(10)
     store.park(entry, result="conflict", message="same id, other content")
-    assert store.depth() == {"lot": 0, "alarm": 0, "climate": 0, "total": 0, "parked": 1}
+    assert store.depth() == {
+        "lot": 0,
+        "alarm": 0,
+        "climate": 0,
+        "stay": 0,
+        "total": 0,
+        "parked": 1,
+    }
     assert store.parked()[0]["result"] == "conflict"
     assert store.lot_count() == 1  # the lot itself stays on the station
     assert store.unpark(entry.seq) is True  # a person fixed the cause: send it again

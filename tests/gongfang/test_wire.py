@@ -89,3 +89,61 @@ def test_content_hash_ignores_zone_spelling_but_not_content() -> None:
     assert a.content_hash() == b.content_hash()
     assert a.content_hash() != c.content_hash()
     assert wire.utc_ms(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)) == 1000
+
+
+def _stay(**kw: object) -> wire.LotStay:
+    doc: dict[str, object] = {
+        "lot_id": "7a0c7d4e-3f4b-4c39-9d55-0c2f0a8f1b11",
+        "station": "s1",
+        "room": "cold-1",
+        "entered_at": "2026-03-01T02:15:00Z",
+        "left_at": "2026-03-02T02:15:00Z",
+        "excursions": 1,
+        "minutes_above_max_c": 25,
+        "minutes_below_min_c": 0,
+        "temp_peak_c": 6.5,
+        "mkt_c": 1.42,
+        "data_coverage_pct": 99.3,
+        "remaining_shelf_life_h": 131.5,
+    }
+    doc.update(kw)
+    return wire.LotStay.model_validate(doc)
+
+
+def test_lot_stay_validates_times_and_ranges() -> None:
+    stay = _stay()
+    assert stay.lot_id == uuid.UUID("7a0c7d4e-3f4b-4c39-9d55-0c2f0a8f1b11")
+    with pytest.raises(ValidationError, match="left_at"):
+        _stay(left_at="2026-03-01T02:14:59Z")
+    with pytest.raises(ValidationError):
+        _stay(entered_at="2026-03-01T02:15:00")  # naive
+    with pytest.raises(ValidationError):
+        _stay(excursions=-1)
+    with pytest.raises(ValidationError):
+        _stay(data_coverage_pct=100.5)
+    with pytest.raises(ValidationError):
+        _stay(temp_peak_c=float("nan"))
+    with pytest.raises(ValidationError):
+        _stay(shelf="x")  # unknown field
+    # estimates the edge could not make are None
+    blank = _stay(temp_peak_c=None, mkt_c=None, remaining_shelf_life_h=None)
+    assert blank.mkt_c is None
+
+
+def test_lot_stay_content_hash() -> None:
+    a = _stay()
+    assert a.content_hash() == _stay(left_at="2026-03-02T10:15:00+08:00").content_hash()
+    assert a.content_hash() != _stay(minutes_above_max_c=26).content_hash()
+    assert a.content_hash() == wire.LotStay.model_validate_json(a.model_dump_json()).content_hash()
+
+
+def test_sync_batch_and_ack_stays_are_optional() -> None:
+    # an older edge's batch (no "stays") and an older server's ack (no "stays") still parse
+    batch = wire.SyncBatch.model_validate_json(b'{"station":"s1","lots":[],"alarms":[]}')
+    assert batch.stays == []
+    ack = wire.SyncAck.model_validate_json(b'{"lots":[],"alarms":[],"climate_stored":0}')
+    assert ack.stays == []
+    full = wire.SyncBatch(station="s1", stays=[_stay()])
+    assert wire.SyncBatch.model_validate_json(full.model_dump_json()) == full
+    ack2 = wire.SyncAck(stays=[wire.ItemAck(id=str(_stay().lot_id), result="duplicate")])
+    assert wire.SyncAck.model_validate_json(ack2.model_dump_json()).stays[0].result == "duplicate"
