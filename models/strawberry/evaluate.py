@@ -158,9 +158,21 @@ def folder_records(folder: Path) -> tuple[list[Record], list[str]]:
                 Record(p.relative_to(folder).as_posix(), FOLDER, FOLDER_LABELS[key], p.stem)
             )
     if not recs:
+        # A parent folder (e.g. the shared data root) holds the labelled sets deeper down:
+        # name them, so the user can pick one.
+        sets = sorted(
+            str(p.parent)
+            for p in folder.glob("*/*")
+            if p.name == "labels.csv" or p.name.lower() in FOLDER_LABELS
+        ) + sorted(
+            str(p.parent)
+            for p in folder.glob("*/*/*")
+            if p.name == "labels.csv" or p.name.lower() in FOLDER_LABELS
+        )
+        hint = f"; try one of: {', '.join(dict.fromkeys(sets))}" if sets else ""
         raise FolderLayoutError(
             f"{folder} 中没有带标签的照片 no labelled photos: expected labels.csv or sub-folders "
-            f"named {sorted(FOLDER_LABELS)}"
+            f"named {sorted(FOLDER_LABELS)}{hint}"
         )
     return recs, notes
 

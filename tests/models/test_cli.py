@@ -77,6 +77,13 @@ def test_evaluate_rejects_unlabelled_folder(tmp_path) -> None:
     assert "no labelled photos" in res.output
     res = runner.invoke(app, ["evaluate", "strawberry", "--data", str(tmp_path / "nope")])
     assert res.exit_code == 2
+    # A data root holding labelled sets deeper down: the message names them.
+    (tmp_path / "strawberry" / "set-a" / "ripe").mkdir(parents=True)
+    res = runner.invoke(
+        app, ["evaluate", "strawberry", "--data", str(tmp_path)], env={"COLUMNS": "400"}
+    )
+    assert res.exit_code == 2
+    assert "set-a" in res.output.replace("\n", "")
 
 
 def test_train_without_torch_says_how_to_install(monkeypatch) -> None:
