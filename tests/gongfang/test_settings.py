@@ -40,3 +40,18 @@ def test_bad_toml_is_a_clear_error(tmp_path: Path) -> None:
         EdgeSettings.load(config_file=cfg)
     with pytest.raises(ConfigError, match="not found"):
         EdgeSettings.load(config_file=tmp_path / "missing.toml")
+
+
+def test_shipped_example_configs_load_and_agree() -> None:
+    """examples/: the edge's lanes are the bridge's scales and its rooms the probes' rooms."""
+    from firmware_bridge.config import load_config
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    edge = EdgeSettings.load(root / "station.toml")
+    bridge, devices = load_config(root / "bridge.toml")
+    assert edge.station == bridge.station
+    scales = {getattr(d, "scale", None) for d in devices} - {None}
+    rooms = {getattr(d, "room", None) for d in devices} - {None}
+    assert {lane.id for lane in edge.lanes} == scales
+    assert set(edge.rooms) == rooms
+    assert {lane.cold_room for lane in edge.lanes} <= rooms
