@@ -53,8 +53,9 @@ def train(
         int | None, typer.Option(help="训练轮数 epochs (default: the recipe's)")
     ] = None,
     threads: Annotated[
-        int, typer.Option(help="CPU 线程数 torch threads (1 reproduces the shipped model)")
-    ] = 1,
+        int,
+        typer.Option(help="CPU 线程数 torch threads (2 reproduces the shipped strawberry model)"),
+    ] = 2,
 ) -> None:
     """重新训练分级模型 Retrain a grader from the photos (needs the ``train`` extra)."""
     _require_torch()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from models.strawberry.train import Recipe
 
 NAME = "gongfang-strawberry"
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 
 TRAINING_DATA = [
     {
@@ -125,7 +125,10 @@ def export_all(
         "output_shape": ["N", len(LABELS)],
         "calibration": {
             "logit_offsets": [round(o, 4) for o in offsets],
-            "applied": "inside the graph (probs = softmax(mean(logits, hflip logits) + offsets))",
+            "applied": (
+                "inside the graph (probs = softmax(mean of the logits over the nets "
+                f"{list(recipe.members)} and the horizontal flip + offsets))"
+            ),
             "chosen_on": (
                 f"out-of-fold logits of a {recipe.folds}-fold cross-validation over "
                 "train+validation (test untouched)"

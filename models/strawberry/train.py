@@ -72,6 +72,12 @@ class Recipe:
     defect_share: float = 0.2
     folds: int = 3
     stem_stride: int = 2
+    # nets averaged in the shipped graph: "fruitnet" (from scratch) and/or "lite0"
+    # (EfficientNet-Lite0 blocks initialised from ImageNet, fine-tuned at ``lite_lr``)
+    members: tuple[str, ...] = ("fruitnet", "lite0")
+    blocks: int = 11
+    head: int = 320
+    lite_lr: float = 1e-3
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD
@@ -169,7 +175,7 @@ def train(
     recipe: Recipe | None = None,
     final: bool = True,
     checkpoint: Path | None = None,
-    threads: int = 1,
+    threads: int = 2,
 ) -> dict[str, Any]:
     """K-fold over train+validation, offsets from the out-of-fold logits, then one net on all.
 
@@ -190,7 +196,8 @@ def train(
     t0 = time.monotonic()
     note = progress or (lambda done, total, msg: None)
     runs = rcp.folds + 1
-    total = rcp.epochs * runs
+    per_run = rcp.epochs * len(rcp.members)
+    total = per_run * runs
 
     splits = split_records(load_records(data_dir), seed)
     pool = sorted(splits["train"] + splits["val"], key=lambda r: r.file)
@@ -208,18 +215,18 @@ def train(
         keep = np.setdiff1d(np.arange(len(pool)), held)
 
         def fold_note(done: int, _t: int, msg: str, k: int = k) -> None:
-            note(k * rcp.epochs + done, total, f"fold {k + 1}/{rcp.folds}: {msg}")
+            note(k * per_run + done, total, f"fold {k + 1}/{rcp.folds}: {msg}")
 
-        net, info = _train_member(rcp, _subset(arr, keep), seed * 1000 + k, fold_note)
+        net, info = _train_model(rcp, _subset(arr, keep), seed * 1000 + k, fold_note)
         oof[held] = _logits(net, small[held], rcp)
         swapped[held] = _logits(net, _swap_backgrounds(arr, held, keep, seed + k, rcp), rcp)
         fold_of[held] = k
         infos.append(info | {"fold": k, "n_train": int(len(keep)), "n_held": int(len(held))})
 
     def last_note(done: int, _t: int, msg: str) -> None:
-        note(rcp.folds * rcp.epochs + done, total, f"final net: {msg}")
+        note(rcp.folds * per_run + done, total, f"final net: {msg}")
 
-    net, info = _train_member(rcp, arr, seed * 1000 + rcp.folds, last_note)
+    net, info = _train_model(rcp, arr, seed * 1000 + rcp.folds, last_note)
     note(total, total, "calibrating on out-of-fold logits and exporting")
     ys, srcs = arr.labels, arr.sources
     offsets, obj = calibrate(oof, ys, srcs)
@@ -323,14 +330,61 @@ def _logits(net: Any, images: np.ndarray, rcp: Recipe) -> np.ndarray:
     return out
 
 
+def build_net(rcp: Recipe, arch: str, pretrained: bool) -> Any:
+    """One member net; ``lite0`` starts from ImageNet weights when ``pretrained``."""
+    if arch == "lite0":
+        from models.strawberry.lite import LiteNet, load_imagenet
+
+        lite = LiteNet(len(LABELS), rcp.blocks, rcp.head, rcp.mean, rcp.std)
+        if pretrained:
+            load_imagenet(lite)
+        return lite
+    if arch != "fruitnet":
+        raise ValueError(f"unknown member net {arch!r}")
+    from models.strawberry.net import FruitNet
+
+    return FruitNet(len(LABELS), width=rcp.width, stem_stride=rcp.stem_stride)
+
+
+def build_model(rcp: Recipe) -> Any:
+    """The recipe's (untrained) model: its one net, or the ensemble of its members."""
+    from models.strawberry.net import Ensemble
+
+    nets = [build_net(rcp, a, pretrained=False) for a in rcp.members]
+    return nets[0] if len(nets) == 1 else Ensemble(nets)
+
+
+def _train_model(rcp: Recipe, tr: Arrays, seed: int, note: Progress) -> tuple[Any, dict[str, Any]]:
+    """Train each member in turn (progress counts member epochs); one net or an ensemble."""
+    from models.strawberry.net import Ensemble
+
+    nets, infos = [], []
+    for j, arch in enumerate(rcp.members):
+
+        def member_note(done: int, _t: int, msg: str, j: int = j, arch: str = arch) -> None:
+            note(j * rcp.epochs + done, len(rcp.members) * rcp.epochs, f"{arch}: {msg}")
+
+        # member 0 keeps the seed a single-net recipe used (same weights as before)
+        net, info = _train_member(rcp, tr, seed + 100 * j, member_note, arch)
+        nets.append(net)
+        infos.append(info | {"net": arch})
+    if len(nets) == 1:
+        return nets[0], infos[0]
+    history = [h | {"net": i["net"]} for i in infos for h in i["history"]]
+    info = {
+        "epochs": rcp.epochs,
+        "seconds": round(sum(i["seconds"] for i in infos), 1),
+        "members": [{k: v for k, v in i.items() if k != "history"} for i in infos],
+    }
+    return Ensemble(nets).eval(), info | {"history": history}
+
+
 def _train_member(
-    rcp: Recipe, tr: Arrays, member_seed: int, note: Progress
+    rcp: Recipe, tr: Arrays, member_seed: int, note: Progress, arch: str = "fruitnet"
 ) -> tuple[Any, dict[str, Any]]:
     """One net: balanced draws, augmentation, one-cycle LR, EMA weights after the last epoch."""
     import torch
     import torch.nn.functional as F  # noqa: N812
-
-    from models.strawberry.net import FruitNet
 
     torch.manual_seed(member_seed)
     rng = np.random.default_rng(member_seed)
@@ -344,13 +398,15 @@ def _train_member(
         x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float() / 255.0
         return ((x - mean) / std).contiguous(memory_format=fmt)
 
-    net = FruitNet(len(LABELS), width=rcp.width, stem_stride=rcp.stem_stride)
-    net.to(memory_format=fmt)  # type: ignore[call-overload]  # in place; stubs lack the kwarg
-    ema = FruitNet(len(LABELS), width=rcp.width, stem_stride=rcp.stem_stride)
+    net = build_net(rcp, arch, pretrained=True)
+    net.to(memory_format=fmt)  # in place
+    ema = build_net(rcp, arch, pretrained=False)
     ema.load_state_dict(net.state_dict())
-    opt = torch.optim.AdamW(net.parameters(), lr=rcp.lr, weight_decay=rcp.weight_decay)
+    # a pretrained net is fine-tuned gently; one from scratch needs the larger rate
+    lr = rcp.lite_lr if arch == "lite0" else rcp.lr
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=rcp.weight_decay)
     steps = rcp.epochs * (rcp.draws_per_epoch // rcp.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, rcp.lr, total_steps=steps, pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.15)
     history: list[dict[str, float]] = []
     for ep in range(rcp.epochs):
         net.train()
@@ -434,13 +490,11 @@ def export_checkpoint(
     """Re-export a run saved with ``train(checkpoint=...)`` (same offsets and files)."""
     import torch
 
-    from models.strawberry.net import FruitNet
-
     ck = torch.load(checkpoint, weights_only=False)
     rcp: Recipe = ck["recipe"]
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     splits = split_records(load_records(data_dir), ck["seed"])
-    net = FruitNet(len(LABELS), width=rcp.width, stem_stride=rcp.stem_stride)
+    net = build_model(rcp)
     net.load_state_dict(ck["state"])
     return _finish(
         net, ck["offsets"], rcp, ck["seed"], data_dir, Path(out_dir), splits, ck["info"], final

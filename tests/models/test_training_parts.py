@@ -126,3 +126,36 @@ def test_exports_write_graphs_that_match_torch(tmp_path) -> None:
         assert graph.opset_import[0].version == 17
         dims = graph.graph.input[0].type.tensor_type.shape.dim
         assert [d.dim_value for d in dims[1:]] == [3, size, size]
+
+
+def test_two_member_recipe_trains_an_ensemble() -> None:
+    """The shipped recipe's shape: a from-scratch net and an ImageNet-initialised Lite0."""
+    import torch
+
+    from models.strawberry.lite import LiteNet
+    from models.strawberry.net import Ensemble
+    from models.strawberry.train import Recipe, _logits, _train_model, build_model
+
+    rng = np.random.default_rng(0)
+    img, _ = _table_fruit()
+    images = np.stack([img] * 4 + [rng.integers(0, 255, (WORK, WORK, 3), np.uint8)] * 4)
+    arrays = Arrays(
+        images,
+        np.array([1, 2, 0, 1, 3, 0, OCCLUDED, 2]),
+        np.array([BRIX] * 4 + [RISEHOLME] * 4),
+        [table_mask(img)] * 4 + [None] * 4,
+    )
+    rcp = Recipe(epochs=1, draws_per_epoch=16, batch=8, width=0.5, blocks=4)
+    assert rcp.members == ("fruitnet", "lite0")
+    seen: list[str] = []
+    net, info = _train_model(rcp, arrays, 0, lambda d, t, m: seen.append(m))
+    assert isinstance(net, Ensemble)
+    assert isinstance(net.nets[1], LiteNet)
+    assert [m["net"] for m in info["members"]] == ["fruitnet", "lite0"]
+    assert seen[0].startswith("fruitnet")
+    assert seen[1].startswith("lite0")
+    z = _logits(net, images[:, :64, :64], rcp)
+    assert z.shape == (8, 4)
+    assert torch.isfinite(torch.from_numpy(z)).all()
+    # a checkpoint's state loads back into the model the recipe describes
+    build_model(rcp).load_state_dict(net.state_dict())
