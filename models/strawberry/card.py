@@ -101,6 +101,19 @@ EXPERIMENTS = (
         "the ImageNet net err on different crops; base+lite11@64 is the fastest pair "
         "(**chosen for 1.3.0**)",
     ),
+    (
+        "p1 (1.3.0)",
+        "the f0 pair (scratch net + Lite0 blocks 0–10, 64 px), 3-fold OOF, 20 epochs",
+        "OOF objective 1.426: R 0.875, B 0.943, defect 0.70 @ 0.70 (no offsets: R 0.867, "
+        "B 0.922, defect 0.66 @ 0.76); defect AUC 0.959. Exported and scored on test: "
+        "R 0.921, B 0.978, defect 0.88 @ 0.67 (committed as 1.3.0, never released)",
+    ),
+    (
+        "p2 (1.3.1)",
+        "p1 with 30 epochs; rule fixed before it ran: ships if its OOF objective beats p1's",
+        "OOF objective 1.483: R 0.886, B 0.943, defect 0.73 @ 0.69 (no offsets: R 0.861, "
+        "B 0.935, defect 0.64 @ 0.76) → **shipped as 1.3.1** (test below)",
+    ),
 )
 
 
@@ -121,8 +134,12 @@ scratch net and the ImageNet net err on different crops, so their average is bes
 scratch net alone, 4.2 MiB of ONNX, under the 5 MB limit), and its full 3-fold OOF
 run then beat r1 on every figure: R 0.875 vs 0.834, B 0.943 vs 0.927, defect 0.70 @ 0.70
 vs 0.59 @ 0.59, defect AUC 0.959 vs 0.917, and Riseholme crops moved onto tables 0.854
-vs 0.788 (less reliance on the field scene). It was then exported and scored on the
-test split once.
+vs 0.788 (less reliance on the field scene). It was exported and scored on the test split
+(p1, committed as 1.3.0: R 0.921, B 0.978, defect 0.88 @ 0.67). Before one more run with
+30 epochs (p2) the rule was fixed: p2 replaces p1 if its OOF objective is higher,
+whatever the test says. It was (1.483 vs 1.426), so p2 ships as 1.3.1, although on the
+test split it scored one defect fewer than p1 (21 vs 22 of 25): a one-photo difference is
+noise on 25 defects, and choosing between them by the test split would be tuning on it.
 
 1.2.0's selection rule (kept): ship the run with the highest OOF objective among those
 whose ONNX graph costs no more than the throughput target allows. In 1.2.0, r3 (stem
@@ -138,8 +155,9 @@ scene around the fruit; on a grading table, expect fewer defect calls than on th
 field numbers."""
 
 TEST_LOOKS = (
-    "five times in this project: once each for 1.0.0, 1.1.0, the withdrawn r3 candidate, "
-    "1.2.0 (r1) and 1.3.0, each after its recipe, weights and offsets were fixed; tests and "
+    "six times in this project: once each for 1.0.0, 1.1.0, the withdrawn r3 candidate, "
+    "1.2.0 (r1), 1.3.0 (p1) and 1.3.1 (p2), each after its recipe, weights and offsets were "
+    "fixed; tests and "
     "bench/bench_grading_accuracy.py re-score the shipped model on it but choose nothing"
 )
 
@@ -309,7 +327,7 @@ appear in several crops across splits (a likely optimistic bias for Riseholme nu
   {tr.get("torch_threads", 2)} torch thread(s) of a shared 2-core machine (other jobs running).
   Reproduce: `gongfang train strawberry --seed {sp["seed"]} --threads {tr.get("torch_threads", 2)}`
   (same thread count → same floating-point order → same weights; for 1.2.0 the command
-  re-made a byte-identical model.onnx; 1.3.0 was trained with 2 threads).
+  re-made a byte-identical model.onnx, and so did `--threads 2` for 1.3.0 (p1)).
 
 ## Test metrics (the split above, evaluated once for this model)
 Predicted label = argmax of `probs` over all four labels (a field fruit called `turning`

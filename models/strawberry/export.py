@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from models.strawberry.train import Recipe
 
 NAME = "gongfang-strawberry"
-VERSION = "1.3.0"
+VERSION = "1.3.1"
 
 TRAINING_DATA = [
     {

@@ -60,7 +60,7 @@ DRAW_SHARE = {
 class Recipe:
     """Hyper-parameters of one run (recorded in metadata.json)."""
 
-    epochs: int = 20
+    epochs: int = 30
     draws_per_epoch: int = 2048
     batch: int = 64
     lr: float = 3e-3
