@@ -78,6 +78,8 @@ class Recipe:
     blocks: int = 11
     head: int = 320
     lite_lr: float = 1e-3
+    # mixup Beta(α, α) between labelled crops of a batch; 0 turns it off
+    mixup: float = 0.0
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD
@@ -428,11 +430,27 @@ def _train_member(
                 ]
             )
             y = torch.from_numpy(tr.labels[ids])
-            z = net(to_tensor(views))
+            x = to_tensor(views)
             known = y >= 0
+            mix = None
+            if rcp.mixup > 0:
+                mix = _mixup_pairs(tr.labels[ids], rng, rcp.mixup)
+                x = x + mix[1].view(-1, 1, 1, 1) * (x[mix[0]] - x)
+                x = x.contiguous(memory_format=fmt)
+            z = net(x)
             loss = torch.zeros(())
             if known.any():
-                ce = F.cross_entropy(z[known], y[known], label_smoothing=rcp.label_smoothing)
+                ls = rcp.label_smoothing
+                if mix is None:
+                    ce = F.cross_entropy(z[known], y[known], label_smoothing=ls)
+                else:
+                    # a mixed crop is scored against both labels in proportion
+                    w = mix[1][known]
+                    own = F.cross_entropy(z[known], y[known], label_smoothing=ls, reduction="none")
+                    other = F.cross_entropy(
+                        z[known], y[mix[0]][known], label_smoothing=ls, reduction="none"
+                    )
+                    ce = ((1 - w) * own + w * other).mean()
                 loss = loss + ce * known.float().mean()
             if (~known).any():
                 # occluded: healthy but ripeness unknown → only "not defect" is asserted
@@ -454,6 +472,24 @@ def _train_member(
     ema.eval()
     info = {"epochs": rcp.epochs, "seconds": round(time.monotonic() - t0, 1)}
     return ema, info | {"history": history}
+
+
+def _mixup_pairs(labels: np.ndarray, rng: np.random.Generator, alpha: float) -> tuple[Any, Any]:
+    """Partner index and partner weight per crop; only labelled crops mix with each other.
+
+    Occluded crops (label < 0) keep weight 0: their loss asserts "not defect" only, which a
+    blend with a defect crop would contradict.
+    """
+    import torch
+
+    lam = float(rng.beta(alpha, alpha))
+    lam = max(lam, 1 - lam)  # the crop's own label stays the larger share
+    idx = np.arange(len(labels))
+    known = np.flatnonzero(labels >= 0)
+    partner = idx.copy()
+    partner[known] = known[rng.permutation(len(known))]
+    weight = np.where(labels >= 0, 1 - lam, 0.0).astype(np.float32)
+    return torch.from_numpy(partner), torch.from_numpy(weight)
 
 
 def _finish(

@@ -159,3 +159,55 @@ def test_two_member_recipe_trains_an_ensemble() -> None:
     assert torch.isfinite(torch.from_numpy(z)).all()
     # a checkpoint's state loads back into the model the recipe describes
     build_model(rcp).load_state_dict(net.state_dict())
+
+
+def test_mixup_pairs_only_labelled_crops() -> None:
+    """Occluded crops never mix; labelled crops mix with labelled partners, own label ≥ half."""
+    from models.strawberry.train import _mixup_pairs
+
+    labels = np.array([0, 3, OCCLUDED, 2, 1, OCCLUDED, 3, 0])
+    for seed in range(20):
+        partner, weight = _mixup_pairs(labels, np.random.default_rng(seed), 0.2)
+        p, w = partner.numpy(), weight.numpy()
+        occ = labels < 0
+        assert (w[occ] == 0).all()
+        assert (p[occ] == np.flatnonzero(occ)).all()
+        assert (labels[p[~occ]] >= 0).all()
+        assert sorted(p[~occ]) == list(np.flatnonzero(~occ))  # a permutation of them
+        assert ((w[~occ] >= 0) & (w[~occ] <= 0.5)).all()
+        assert len(set(w[~occ])) == 1  # one λ per batch
+
+
+def test_train_member_with_mixup_runs_and_differs() -> None:
+    """Mixup changes the weights; off (the default) it leaves training exactly as it was."""
+    import torch
+
+    from models.strawberry.train import Recipe, _train_member
+
+    rng = np.random.default_rng(1)
+    img, _ = _table_fruit()
+    images = np.stack([img] * 4 + [rng.integers(0, 255, (WORK, WORK, 3), np.uint8)] * 4)
+    arrays = Arrays(
+        images,
+        np.array([1, 2, 0, 1, 3, 0, OCCLUDED, 2]),
+        np.array([BRIX] * 4 + [RISEHOLME] * 4),
+        [table_mask(img)] * 4 + [None] * 4,
+    )
+    plain, _ = _train_member(
+        Recipe(epochs=1, draws_per_epoch=16, batch=8, width=0.5), arrays, 0, lambda *a: None
+    )
+    mixed, _ = _train_member(
+        Recipe(epochs=1, draws_per_epoch=16, batch=8, width=0.5, mixup=0.2),
+        arrays,
+        0,
+        lambda *a: None,
+    )
+    diffs = [
+        not torch.equal(a, b)
+        for a, b in zip(plain.state_dict().values(), mixed.state_dict().values(), strict=True)
+        if a.is_floating_point()
+    ]
+    assert any(diffs)
+    assert all(
+        torch.isfinite(v).all() for v in mixed.state_dict().values() if v.is_floating_point()
+    )
