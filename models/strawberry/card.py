@@ -114,6 +114,20 @@ EXPERIMENTS = (
         "OOF objective 1.483: R 0.886, B 0.943, defect 0.73 @ 0.69 (no offsets: R 0.861, "
         "B 0.935, defect 0.64 @ 0.76) → **shipped as 1.3.1** (test below)",
     ),
+    (
+        "p3",
+        "p2 with 40 epochs; rule fixed before p3 and p4 ran: the highest OOF objective "
+        "among p2, p3, p4 ships",
+        "OOF objective 1.386: R 0.873, B 0.938, defect 0.69 @ 0.69 (no offsets: R 0.862, "
+        "B 0.917, defect 0.63 @ 0.82) → not shipped, not scored on test",
+    ),
+    (
+        "p4",
+        "p3 plus mixup (Beta(0.2, 0.2) between labelled crops of a batch, each crop keeps "
+        "the larger share)",
+        "OOF objective 1.470: R 0.886, B 0.930, defect 0.74 @ 0.68 (no offsets: R 0.858, "
+        "B 0.930, defect 0.63 @ 0.79) → not shipped, not scored on test",
+    ),
 )
 
 
@@ -140,6 +154,12 @@ vs 0.788 (less reliance on the field scene). It was exported and scored on the t
 whatever the test says. It was (1.483 vs 1.426), so p2 ships as 1.3.1, although on the
 test split it scored one defect fewer than p1 (21 vs 22 of 25): a one-photo difference is
 noise on 25 defects, and choosing between them by the test split would be tuning on it.
+Two more runs (p3: 40 epochs; p4: 40 epochs with mixup) were tried under a rule written
+down before they ran (the highest OOF objective among p2, p3, p4 ships, and only a new
+winner is scored on test). Neither beat p2 (1.386 and 1.470 vs 1.483): 40 epochs lowered
+every OOF figure, and mixup on top won them back on Riseholme (defect 0.74 vs 0.73) but
+lost brix balanced accuracy (0.930 vs 0.943). 1.3.1 stays; the test split was not looked
+at for them.
 
 1.2.0's selection rule (kept): ship the run with the highest OOF objective among those
 whose ONNX graph costs no more than the throughput target allows. In 1.2.0, r3 (stem
