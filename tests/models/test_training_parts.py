@@ -128,6 +128,19 @@ def test_exports_write_graphs_that_match_torch(tmp_path) -> None:
         assert [d.dim_value for d in dims[1:]] == [3, size, size]
 
 
+def _tiny_arrays(seed: int) -> Arrays:
+    """Eight crops: four brix table fruit, four random field crops (one occluded)."""
+    rng = np.random.default_rng(seed)
+    img, _ = _table_fruit()
+    images = np.stack([img] * 4 + [rng.integers(0, 255, (WORK, WORK, 3), np.uint8)] * 4)
+    return Arrays(
+        images,
+        np.array([1, 2, 0, 1, 3, 0, OCCLUDED, 2]),
+        np.array([BRIX] * 4 + [RISEHOLME] * 4),
+        [table_mask(img)] * 4 + [None] * 4,
+    )
+
+
 def test_two_member_recipe_trains_an_ensemble() -> None:
     """The shipped recipe's shape: a from-scratch net and an ImageNet-initialised Lite0."""
     import torch
@@ -136,15 +149,8 @@ def test_two_member_recipe_trains_an_ensemble() -> None:
     from models.strawberry.net import Ensemble
     from models.strawberry.train import Recipe, _logits, _train_model, build_model
 
-    rng = np.random.default_rng(0)
-    img, _ = _table_fruit()
-    images = np.stack([img] * 4 + [rng.integers(0, 255, (WORK, WORK, 3), np.uint8)] * 4)
-    arrays = Arrays(
-        images,
-        np.array([1, 2, 0, 1, 3, 0, OCCLUDED, 2]),
-        np.array([BRIX] * 4 + [RISEHOLME] * 4),
-        [table_mask(img)] * 4 + [None] * 4,
-    )
+    arrays = _tiny_arrays(0)
+    images = arrays.images
     rcp = Recipe(epochs=1, draws_per_epoch=16, batch=8, width=0.5, blocks=4)
     assert rcp.members == ("fruitnet", "lite0")
     seen: list[str] = []
@@ -179,20 +185,12 @@ def test_mixup_pairs_only_labelled_crops() -> None:
 
 
 def test_train_member_with_mixup_runs_and_differs() -> None:
-    """Mixup changes the weights; off (the default) it leaves training exactly as it was."""
+    """A mixup run trains to finite weights that differ from the same run without it."""
     import torch
 
     from models.strawberry.train import Recipe, _train_member
 
-    rng = np.random.default_rng(1)
-    img, _ = _table_fruit()
-    images = np.stack([img] * 4 + [rng.integers(0, 255, (WORK, WORK, 3), np.uint8)] * 4)
-    arrays = Arrays(
-        images,
-        np.array([1, 2, 0, 1, 3, 0, OCCLUDED, 2]),
-        np.array([BRIX] * 4 + [RISEHOLME] * 4),
-        [table_mask(img)] * 4 + [None] * 4,
-    )
+    arrays = _tiny_arrays(1)
     plain, _ = _train_member(
         Recipe(epochs=1, draws_per_epoch=16, batch=8, width=0.5), arrays, 0, lambda *a: None
     )
