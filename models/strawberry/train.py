@@ -435,20 +435,22 @@ def _train_member(
             mix = None
             if rcp.mixup > 0:
                 mix = _mixup_pairs(tr.labels[ids], rng, rcp.mixup)
-                x = x + mix[1].view(-1, 1, 1, 1) * (x[mix[0]] - x)
+                partner, weight = mix
+                x = x + weight.view(-1, 1, 1, 1) * (x[partner] - x)
                 x = x.contiguous(memory_format=fmt)
             z = net(x)
             loss = torch.zeros(())
             if known.any():
                 ls = rcp.label_smoothing
+                # without mixup the plain loss stays: same ops, same bytes as 1.3.1's run
                 if mix is None:
                     ce = F.cross_entropy(z[known], y[known], label_smoothing=ls)
                 else:
                     # a mixed crop is scored against both labels in proportion
-                    w = mix[1][known]
+                    w = weight[known]
                     own = F.cross_entropy(z[known], y[known], label_smoothing=ls, reduction="none")
                     other = F.cross_entropy(
-                        z[known], y[mix[0]][known], label_smoothing=ls, reduction="none"
+                        z[known], y[partner][known], label_smoothing=ls, reduction="none"
                     )
                     ce = ((1 - w) * own + w * other).mean()
                 loss = loss + ce * known.float().mean()
