@@ -83,14 +83,17 @@ class Ensemble(nn.Module):
 
 
 class Deployed(nn.Module):
-    """The exported graph: flip-averaged logits + calibrated offsets → softmax ``probs``."""
+    """The exported graph: logits (flip-averaged if ``flip``) + calibrated offsets → softmax."""
 
-    def __init__(self, net: nn.Module, offsets: list[float]) -> None:
+    def __init__(self, net: nn.Module, offsets: list[float], flip: bool = True) -> None:
         super().__init__()
         self.net = net
+        self.flip = flip
         self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.flip:
+            return torch.softmax(self.net(x) + self.offsets, dim=1)
         # one pass over [x; flipped x] costs less than two passes at small batch
         n = x.shape[0]
         z = self.net(torch.cat([x, torch.flip(x, dims=[3])], dim=0))

@@ -80,6 +80,10 @@ class Recipe:
     lite_lr: float = 1e-3
     # mixup Beta(α, α) between labelled crops of a batch; 0 turns it off
     mixup: float = 0.0
+    # average each crop with its mirror image (out-of-fold logits and the shipped graph)
+    flip: bool = True
+    # store the shipped weights as float16 (half the file, same float32 arithmetic)
+    fp16_weights: bool = False
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD
@@ -321,14 +325,18 @@ def _subset(a: Arrays, idx: np.ndarray) -> Arrays:
 
 
 def _logits(net: Any, images: np.ndarray, rcp: Recipe) -> np.ndarray:
-    """Flip-averaged logits of ``net`` for uint8 RGB images already at the model size."""
+    """Logits of ``net`` (flip-averaged if the recipe says so) for uint8 RGB images already
+    at the model size."""
     import torch
 
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
     x = (x - torch.tensor(rcp.mean).view(1, 3, 1, 1)) / torch.tensor(rcp.std).view(1, 3, 1, 1)
     net.eval()
     with torch.no_grad():
-        out: np.ndarray = (0.5 * (net(x) + net(torch.flip(x, dims=[3])))).numpy()
+        z = net(x)
+        if rcp.flip:
+            z = 0.5 * (z + net(torch.flip(x, dims=[3])))
+    out: np.ndarray = z.numpy()
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from models.strawberry.augment import WORK, augment, table_mask
 from models.strawberry.dataset import BRIX, OCCLUDED, RISEHOLME, Record, kfold
-from models.strawberry.train import Arrays, calibrate, draw_plan
+from models.strawberry.train import Arrays, Recipe, calibrate, draw_plan
 
 
 def _table_fruit() -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +84,7 @@ def test_train_member_runs_one_tiny_epoch() -> None:
     """The training loop end to end on a few synthetic crops (seconds, not a real model)."""
     import torch
 
-    from models.strawberry.train import Recipe, _logits, _train_member
+    from models.strawberry.train import _logits, _train_member
 
     rng = np.random.default_rng(0)
     img, _ = _table_fruit()
@@ -128,6 +128,84 @@ def test_exports_write_graphs_that_match_torch(tmp_path) -> None:
         assert [d.dim_value for d in dims[1:]] == [3, size, size]
 
 
+def test_fp16_weights_halve_the_file_and_fold_away(tmp_path) -> None:
+    """float16 storage: half the bytes, same answers, and no Cast left when ORT runs it."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from models.strawberry.export import export_onnx
+    from models.strawberry.net import FruitNet
+
+    torch.manual_seed(0)
+    net = FruitNet(width=0.5).eval()
+    offsets = [0.0, 0.1, 0.0, -0.1]
+    assert export_onnx(net, offsets, tmp_path / "f32.onnx", 64, flip=False) < 1e-4
+    diff = export_onnx(net, offsets, tmp_path / "f16.onnx", 64, flip=False, fp16_weights=True)
+    assert 0 < diff < 1e-2  # rounded weights, not the float32 ones
+    f32, f16 = ((tmp_path / n).stat().st_size for n in ("f32.onnx", "f16.onnx"))
+    assert f16 < 0.6 * f32
+    graph = onnx.load(str(tmp_path / "f16.onnx")).graph
+    assert sum(i.data_type == onnx.TensorProto.FLOAT16 for i in graph.initializer) > 10
+    opts = ort.SessionOptions()
+    opts.optimized_model_filepath = str(tmp_path / "built.onnx")
+    ort.InferenceSession(str(tmp_path / "f16.onnx"), opts, providers=["CPUExecutionProvider"])
+    built = onnx.load(str(tmp_path / "built.onnx")).graph
+    assert not [n for n in built.node if n.op_type == "Cast"]  # float32 arithmetic as before
+
+
+def test_flip_switch_in_graph_and_logits(tmp_path) -> None:
+    """With flip a crop and its mirror get the same answer; without, a lopsided net's differ."""
+    import onnxruntime as ort
+    import torch
+    from torch import nn
+
+    from models.strawberry.export import export_onnx
+    from models.strawberry.train import _logits
+
+    class Lopsided(nn.Module):
+        """Logits from left-half minus right-half brightness: a mirror swaps them."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            d = 5 * (x[..., :32].mean((1, 2, 3)) - x[..., 32:].mean((1, 2, 3)))
+            return torch.stack([d, -d, 0 * d, 0 * d], 1)
+
+    images = _tiny_arrays(0).images[:, :64, :64].copy()
+    images[:, :, :20] //= 2  # darker on the left
+    x = np.ascontiguousarray((images.transpose(0, 3, 1, 2) / 255.0 - 0.45) / 0.25, np.float32)
+    gap = {}
+    for flip in (True, False):
+        path = tmp_path / f"{flip}.onnx"
+        export_onnx(Lopsided(), [0.0] * 4, path, 64, flip=flip)
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        a, b = (sess.run(["probs"], {"input": v})[0] for v in (x, x[..., ::-1].copy()))
+        gap[flip] = float(np.abs(a - b).max())
+    assert gap[True] < 1e-5
+    assert gap[False] > 0.1
+    # out-of-fold logits follow the recipe's switch the same way
+    assert np.abs(_logits(Lopsided(), images, Recipe())[:, :2]).max() < 1e-5
+    assert np.abs(_logits(Lopsided(), images, Recipe(flip=False))[:, :2]).min() > 0.1
+
+
+def test_card_describes_the_recipe_options() -> None:
+    """The card's net paragraph follows the recipe: repeated members, flip, float16."""
+    import dataclasses
+
+    from models.strawberry.card import _nets
+
+    shipped = dataclasses.asdict(Recipe())
+    text = _nets(shipped, 64)
+    assert "2 nets" in text
+    assert "mirror image" in text
+    assert "float16" not in text
+    three = shipped | {"members": ["fruitnet", "lite0", "lite0"], "flip": False}
+    text = _nets(three | {"fp16_weights": True}, 64)
+    assert "3 nets" in text
+    assert "(3) the same Lite0 net again, from another seed" in text
+    assert "no mirror-image averaging" in text
+    assert "float16" in text
+
+
 def _tiny_arrays(seed: int) -> Arrays:
     """Eight crops: four brix table fruit, four random field crops (one occluded)."""
     rng = np.random.default_rng(seed)
@@ -147,7 +225,7 @@ def test_two_member_recipe_trains_an_ensemble() -> None:
 
     from models.strawberry.lite import LiteNet
     from models.strawberry.net import Ensemble
-    from models.strawberry.train import Recipe, _logits, _train_model, build_model
+    from models.strawberry.train import _logits, _train_model, build_model
 
     arrays = _tiny_arrays(0)
     images = arrays.images
@@ -188,7 +266,7 @@ def test_train_member_with_mixup_runs_and_differs() -> None:
     """A mixup run trains to finite weights that differ from the same run without it."""
     import torch
 
-    from models.strawberry.train import Recipe, _train_member
+    from models.strawberry.train import _train_member
 
     arrays = _tiny_arrays(1)
     plain, _ = _train_member(
