@@ -267,7 +267,7 @@ def _nets(rc: dict[str, Any], size: int) -> str:
     flip = (
         "the graph also averages each crop with its mirror image"
         if rc.get("flip", True)
-        else "no mirror-image averaging (at the same run time a further net is worth more)"
+        else "no mirror-image averaging"
     )
     stored = (
         " The file stores the weights as float16; onnxruntime turns them back into float32 "
