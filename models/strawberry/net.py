@@ -92,10 +92,11 @@ class Deployed(nn.Module):
         self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.flip:
-            return torch.softmax(self.net(x) + self.offsets, dim=1)
-        # one pass over [x; flipped x] costs less than two passes at small batch
-        n = x.shape[0]
-        z = self.net(torch.cat([x, torch.flip(x, dims=[3])], dim=0))
-        logits = 0.5 * (z[:n] + z[n:])
+        if self.flip:
+            # one pass over [x; flipped x] costs less than two passes at small batch
+            n = x.shape[0]
+            z = self.net(torch.cat([x, torch.flip(x, dims=[3])], dim=0))
+            logits = 0.5 * (z[:n] + z[n:])
+        else:
+            logits = self.net(x)
         return torch.softmax(logits + self.offsets, dim=1)
