@@ -105,17 +105,29 @@ def export_all(
     recipe: Recipe,
     info: dict[str, Any],
     final: bool = True,
+    calibration: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write model.onnx + metadata.json, evaluate on test once, write the card and PNG.
+
+    An int8 recipe quantises the graph with ``calibration`` (training photos at the model
+    size) for the activation ranges.
 
     ``final=False`` (experiments) writes model.onnx and metadata.json only and scores
     nothing (the net trained on train+validation; its honest figures are the out-of-fold
     ones in ``training``), so trying recipes never looks at the test split.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    diff = export_onnx(
-        net, offsets, out_dir / "model.onnx", recipe.size, recipe.flip, recipe.fp16_weights
-    )
+    path = out_dir / "model.onnx"
+    fp16 = recipe.fp16_weights and not recipe.int8
+    checks: dict[str, Any] = {
+        "onnx_max_abs_diff": export_onnx(net, offsets, path, recipe.size, recipe.flip, fp16)
+    }
+    if recipe.int8:
+        from models.strawberry.quantized import quantize_graph
+
+        if calibration is None:
+            raise ValueError("an int8 recipe needs calibration photos")
+        checks |= quantize_graph(net, offsets, path, recipe, calibration)
     meta: dict[str, Any] = {
         "name": NAME,
         "version": VERSION,
@@ -139,7 +151,9 @@ def export_all(
                 "inside the graph (probs = softmax(mean of the logits over the nets "
                 f"{list(recipe.members)}"
                 + (" and the horizontal flip" if recipe.flip else "")
+                + (" + the frozen-feature defect score" if recipe.probe_c > 0 else "")
                 + " + offsets))"
+                + (", as an int8 graph" if recipe.int8 else "")
             ),
             "chosen_on": (
                 f"out-of-fold logits of a {recipe.folds}-fold cross-validation over "
@@ -151,7 +165,7 @@ def export_all(
         "split": split_summary(splits, seed),
         "recipe": {k: v for k, v in dataclasses.asdict(recipe).items() if k != "extra"}
         | recipe.extra,
-        "training": {k: v for k, v in info.items() if k != "history"} | {"onnx_max_abs_diff": diff},
+        "training": {k: v for k, v in info.items() if k != "history"} | checks,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     meta_path = out_dir / "metadata.json"

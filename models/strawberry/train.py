@@ -1,8 +1,9 @@
 """Train the strawberry classifier from the photo sets and write the shipped files.
 
 ``train(seed=0)`` reproduces the shipped model: fixed fruit-grouped split, seeded
-augmentation and sampling, early stopping and logit-offset calibration on the validation
-split, then export (export.py) and one evaluation on the test split.
+augmentation and sampling, a fixed number of epochs, k-fold out-of-fold logits over
+train+validation for the logit offsets (and the frozen-feature defect score, probe.py), then
+export (export.py) and one evaluation on the test split.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ class Recipe:
     flip: bool = True
     # store the shipped weights as float16 (half the file, same float32 arithmetic)
     fp16_weights: bool = False
+    # C of the logistic defect score on frozen ImageNet features added to the defect logit
+    # (probe.py); 0 leaves it out
+    probe_c: float = 0.0
+    # ship a static int8 graph (quantized.py); the out-of-fold logits then come from int8
+    # graphs too, so the offsets and figures describe what the station runs
+    int8: bool = False
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD
@@ -186,8 +193,9 @@ def train(
     """K-fold over train+validation, offsets from the out-of-fold logits, then one net on all.
 
     The test split is untouched. Each fold's net trains on the other folds for a fixed
-    number of epochs and predicts its own fold (flip-averaged logits); the pooled
-    out-of-fold logits choose the per-class offsets. The shipped net trains the same way on
+    number of epochs and predicts its own fold (flip-averaged if the recipe says so, plus
+    the nested frozen-feature defect score if it has one); the pooled out-of-fold logits
+    choose the per-class offsets. The shipped net trains the same way on
     all of train+validation and gets those offsets. Returns the metadata written to
     ``out_dir`` (the package folder by default).
     """
@@ -215,7 +223,9 @@ def train(
     oof = np.zeros((len(pool), len(LABELS)), np.float32)
     fold_of = np.zeros(len(pool), np.int64)
     swapped = np.zeros_like(oof)
+    swapped_imgs = np.zeros_like(small)
     infos: list[dict[str, Any]] = []
+    fold_nets: list[Any] = []
     for k, fold in enumerate(folds):
         held = np.array([index[r.file] for r in fold])
         keep = np.setdiff1d(np.arange(len(pool)), held)
@@ -225,16 +235,36 @@ def train(
 
         net, info = _train_model(rcp, _subset(arr, keep), seed * 1000 + k, fold_note)
         oof[held] = _logits(net, small[held], rcp)
-        swapped[held] = _logits(net, _swap_backgrounds(arr, held, keep, seed + k, rcp), rcp)
+        swapped_imgs[held] = _swap_backgrounds(arr, held, keep, seed + k, rcp)
+        swapped[held] = _logits(net, swapped_imgs[held], rcp)
         fold_of[held] = k
+        fold_nets.append(net)
         infos.append(info | {"fold": k, "n_train": int(len(keep)), "n_held": int(len(held))})
 
     def last_note(done: int, _t: int, msg: str) -> None:
         note(rcp.folds * per_run + done, total, f"final net: {msg}")
 
     net, info = _train_model(rcp, arr, seed * 1000 + rcp.folds, last_note)
-    note(total, total, "calibrating on out-of-fold logits and exporting")
     ys, srcs = arr.labels, arr.sources
+    probe_info: dict[str, Any] = {}
+    if rcp.probe_c > 0:
+        note(total, total, "frozen-feature defect score (nested over the folds)")
+        net, fold_nets, oof, swapped, probe_info = _add_probe(
+            rcp, net, fold_nets, oof, swapped, small, swapped_imgs, arr, fold_of
+        )
+    calibration = None
+    if rcp.int8:
+        from models.strawberry.quantized import calibration_photos, int8_logits
+
+        note(total, total, "int8 graphs of the fold models for the out-of-fold logits")
+        for k, fold_net in enumerate(fold_nets):
+            held, keep = fold_of == k, fold_of != k
+            calib = calibration_photos(small[keep], seed + 1 + k)
+            oof[held], swapped[held] = int8_logits(
+                fold_net, [small[held], swapped_imgs[held]], calib, rcp
+            )
+        calibration = calibration_photos(small, seed)
+    note(total, total, "calibrating on out-of-fold logits and exporting")
     offsets, obj = calibrate(oof, ys, srcs)
     val_files = {r.file for r in splits["val"]}
     in_val = np.array([r.file in val_files for r in pool])
@@ -252,7 +282,7 @@ def train(
         "oof_metrics_no_offsets": _brief_metrics(score(ys, _softmax(oof), srcs)),
         "background_check": _background_check(swapped, offsets, ys, srcs),
         "history": info["history"],
-    }
+    } | ({"defect_score": probe_info} if probe_info else {})
     if checkpoint is not None:
         torch.save(
             {
@@ -266,7 +296,7 @@ def train(
             },
             checkpoint,
         )
-    return _finish(net, offsets, rcp, seed, data_dir, out_dir, splits, run_info, final)
+    return _finish(net, offsets, rcp, seed, data_dir, out_dir, splits, run_info, final, calibration)
 
 
 def _swap_backgrounds(
@@ -357,11 +387,51 @@ def build_net(rcp: Recipe, arch: str, pretrained: bool) -> Any:
 
 
 def build_model(rcp: Recipe) -> Any:
-    """The recipe's (untrained) model: its one net, or the ensemble of its members."""
+    """The recipe's (untrained) model: its one net or the ensemble of its members, plus the
+    frozen-feature defect score if the recipe has one."""
     from models.strawberry.net import Ensemble
 
     nets = [build_net(rcp, a, pretrained=False) for a in rcp.members]
-    return nets[0] if len(nets) == 1 else Ensemble(nets)
+    model = nets[0] if len(nets) == 1 else Ensemble(nets)
+    if rcp.probe_c <= 0:
+        return model
+    from models.strawberry.probe import DefectScore, FrozenFeatures, Fused
+
+    frozen = FrozenFeatures(rcp.mean, rcp.std, pretrained=False)
+    return Fused(model, DefectScore(frozen, len(LABELS), DEFECT))
+
+
+def _add_probe(
+    rcp: Recipe,
+    net: Any,
+    fold_nets: list[Any],
+    oof: np.ndarray,
+    swapped: np.ndarray,
+    images: np.ndarray,
+    swapped_imgs: np.ndarray,
+    arr: Arrays,
+    fold_of: np.ndarray,
+) -> tuple[Any, list[Any], np.ndarray, np.ndarray, dict[str, Any]]:
+    """Add the frozen-feature defect score to the final net, the fold nets and the
+    out-of-fold logits.
+
+    Fold k's score and its weight never see fold k's labels: the weight is chosen on the
+    other folds' scores from probes that were also trained without fold k.
+    """
+    from models.strawberry import probe
+
+    frozen = probe.FrozenFeatures(rcp.mean, rcp.std)
+    feats = probe.features(frozen, images, rcp.mean, rcp.std, rcp.flip)
+    sfeats = probe.features(frozen, swapped_imgs, rcp.mean, rcp.std, rcp.flip)
+    fused = probe.fuse(oof, swapped, feats, sfeats, arr.labels, arr.sources, fold_of, rcp.probe_c)
+
+    def with_score(n: Any, lin: probe.Linear) -> Any:
+        score = probe.DefectScore(frozen, len(LABELS), DEFECT)
+        score.load(lin)
+        return probe.Fused(n, score).eval()
+
+    folds = [with_score(n, lin) for n, lin in zip(fold_nets, fused.fold_scores, strict=True)]
+    return with_score(net, fused.score), folds, fused.oof, fused.swapped, fused.info
 
 
 def _train_model(rcp: Recipe, tr: Arrays, seed: int, note: Progress) -> tuple[Any, dict[str, Any]]:
@@ -512,6 +582,7 @@ def _finish(
     splits: dict[str, list[Record]],
     info: dict[str, Any],
     final: bool,
+    calibration: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Export with the offsets and evaluate (the test split once if ``final``)."""
     from models.strawberry.export import export_all
@@ -527,6 +598,7 @@ def _finish(
         recipe=rcp,
         info=info,
         final=final,
+        calibration=calibration,
     )
 
 
@@ -542,6 +614,22 @@ def export_checkpoint(
     splits = split_records(load_records(data_dir), ck["seed"])
     net = build_model(rcp)
     net.load_state_dict(ck["state"])
+    calibration = None
+    if rcp.int8:
+        from models.strawberry.quantized import calibration_photos
+
+        pool = sorted(splits["train"] + splits["val"], key=lambda r: r.file)
+        small = decode(pool, data_dir, rcp.size, with_masks=False).images
+        calibration = calibration_photos(small, ck["seed"])
     return _finish(
-        net, ck["offsets"], rcp, ck["seed"], data_dir, Path(out_dir), splits, ck["info"], final
+        net,
+        ck["offsets"],
+        rcp,
+        ck["seed"],
+        data_dir,
+        Path(out_dir),
+        splits,
+        ck["info"],
+        final,
+        calibration,
     )
