@@ -126,12 +126,13 @@ def quantize_int8(
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
-            nodes_to_exclude=_tail(pre) + _named(pre, keep_float),
+            nodes_to_exclude=_kept_float(pre, keep_float),
         )
 
 
-def _tail(path: Path) -> list[str]:
-    """Names of the nodes between the last Gemm/MatMul layers and the graph's outputs."""
+def _kept_float(path: Path, keep_float: tuple[str, ...]) -> list[str]:
+    """Names of the nodes to leave float32: those between the last Gemm/MatMul layers and
+    the graph's outputs, then those whose name contains one of ``keep_float``."""
     import onnx
 
     graph = onnx.load(str(path)).graph
@@ -144,13 +145,5 @@ def _tail(path: Path) -> list[str]:
             continue
         tail[node.name] = None
         todo.extend(node.input)
-    return list(tail)
-
-
-def _named(path: Path, parts: tuple[str, ...]) -> list[str]:
-    """Names of the nodes whose name contains one of ``parts``."""
-    import onnx
-
-    if not parts:
-        return []
-    return [n.name for n in onnx.load(str(path)).graph.node if any(p in n.name for p in parts)]
+    named = [n.name for n in graph.node if any(p in n.name for p in keep_float)]
+    return list(tail) + named

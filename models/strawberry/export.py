@@ -118,7 +118,7 @@ def export_all(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "model.onnx"
-    fp16 = recipe.fp16_weights and not recipe.int8
+    fp16 = recipe.fp16_weights and not recipe.int8  # int8 weights replace float16 storage
     checks: dict[str, Any] = {
         "onnx_max_abs_diff": export_onnx(net, offsets, path, recipe.size, recipe.flip, fp16)
     }

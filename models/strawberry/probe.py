@@ -19,11 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.strawberry import LABELS
+from models.strawberry.dataset import RISEHOLME
 from models.strawberry.lite import LiteNet, load_imagenet
 
 # Lite0 blocks whose output is pooled (channels 40, 80, 112; mean and std of each)
 TAPS = (3, 7, 10)
 N_FEATURES = 2 * (40 + 80 + 112)
+DEFECT = LABELS.index("defect")
 # fusion weights tried (the score is standardised first)
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(31))
 
@@ -182,14 +185,12 @@ def fuse(
     sources: np.ndarray,
     fold_of: np.ndarray,
     c: float,
-    defect: int = 3,
-    field_source: str = "riseholme",
 ) -> Fusion:
     """Nested fusion: fold k's probe trains on the other folds; its weight is the one with
     the best field defect AUC on those folds' scores from probes trained without fold k."""
-    is_def = labels == defect
-    field = (sources == field_source) & (labels >= 0)
-    margin = defect_margin(oof, defect)
+    is_def = labels == DEFECT
+    field = (sources == RISEHOLME) & (labels >= 0)
+    margin = defect_margin(oof, DEFECT)
     out_oof, out_sw = oof.copy(), swapped.copy()
     outer = np.zeros(len(labels))
     fold_weights, fold_scores = [], []
@@ -205,8 +206,8 @@ def fuse(
         raw = fit(feats[rest], is_def[rest], c)
         outer[held] = raw(feats[held])
         lin = raw.scaled(mu, sd, w)
-        out_oof[held, defect] += lin(feats[held])
-        out_sw[held, defect] += lin(swapped_feats[held])
+        out_oof[held, DEFECT] += lin(feats[held])
+        out_sw[held, DEFECT] += lin(swapped_feats[held])
         fold_weights.append(w)
         fold_scores.append(lin)
     mu, sd = float(outer.mean()), float(outer.std())
@@ -219,7 +220,7 @@ def fuse(
         "field_defect_auc_nets": round(auc(is_def[field], margin[field]), 4),
         "field_defect_auc_score": round(auc(is_def[field], outer[field]), 4),
         "field_defect_auc_fused": round(
-            auc(is_def[field], defect_margin(out_oof, defect)[field]), 4
+            auc(is_def[field], defect_margin(out_oof, DEFECT)[field]), 4
         ),
     }
     return Fusion(out_oof, out_sw, final, fold_scores, info)
