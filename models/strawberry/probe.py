@@ -22,6 +22,7 @@ from torch import nn
 from models.strawberry import LABELS
 from models.strawberry.dataset import RISEHOLME
 from models.strawberry.lite import LiteNet, load_imagenet
+from models.strawberry.net import as_input
 
 # Lite0 blocks whose output is pooled (channels 40, 80, 112; mean and std of each)
 TAPS = (3, 7, 10)
@@ -121,8 +122,7 @@ def features(
     out = []
     with torch.no_grad():
         for i in range(0, len(images), batch):
-            x = torch.from_numpy(images[i : i + batch]).permute(0, 3, 1, 2).float() / 255.0
-            x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+            x = as_input(images[i : i + batch], mean, std)
             f = net(x)
             if flip:
                 f = 0.5 * (f + net(torch.flip(x, dims=[3])))

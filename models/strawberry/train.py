@@ -359,8 +359,9 @@ def _logits(net: Any, images: np.ndarray, rcp: Recipe) -> np.ndarray:
     at the model size."""
     import torch
 
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    x = (x - torch.tensor(rcp.mean).view(1, 3, 1, 1)) / torch.tensor(rcp.std).view(1, 3, 1, 1)
+    from models.strawberry.net import as_input
+
+    x = as_input(images, rcp.mean, rcp.std)
     net.eval()
     with torch.no_grad():
         z = net(x)
