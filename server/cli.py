@@ -8,6 +8,8 @@ or the embedded SQLite database under the data directory.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
     from server.payouts.service import RunSummary
 
@@ -30,13 +32,22 @@ DbOpt = Annotated[
 ]
 
 
-def _sessions(db: str | None) -> sessionmaker[Session]:
+@contextmanager
+def _session(db: str | None) -> Iterator[Session]:
+    """One unit of work on ``db`` (migrated first); its connections are closed afterwards."""
     from server.core.config import default_db_url
-    from server.core.db import make_engine, session_factory, upgrade
+    from server.core.db import make_engine, session_factory, session_scope, upgrade
 
     url = db or default_db_url()
     upgrade(url)
-    return session_factory(make_engine(url))
+    engine = make_engine(url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            yield session
+    finally:
+        # Close the pool: commands also run in-process (tests, the demo), where a
+        # forgotten pool keeps PostgreSQL connections open until garbage collection.
+        engine.dispose()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -81,7 +92,6 @@ def import_cmd(
     db: DbOpt = None,
 ) -> None:
     """Import a bundle (cooperatives, stations, farmers, contracts, prices, lots), all or none."""
-    from server.core.db import session_scope
     from server.core.errors import ImportFailed
     from server.importer import import_bundle
 
@@ -92,7 +102,7 @@ def import_cmd(
     if not isinstance(doc, dict):
         raise _fail("包必须是 JSON 对象 / the bundle must be a JSON object")
     try:
-        with session_scope(_sessions(db)) as session:
+        with _session(db) as session:
             report = import_bundle(session, doc, actor=f"cli:{file.name}")
     except ImportFailed as exc:
         typer.echo(exc.message, err=True)
@@ -107,12 +117,11 @@ def station_key(
     station: Annotated[str, typer.Argument(help="收购站编号 / station id")], db: DbOpt = None
 ) -> None:
     """Issue (or rotate) a station's API key and print it once."""
-    from server.core.db import session_scope
     from server.core.errors import DomainError
     from server.stations.service import issue_station_key
 
     try:
-        with session_scope(_sessions(db)) as session:
+        with _session(db) as session:
             key = issue_station_key(session, station_id=station, actor="cli")
     except DomainError as exc:
         raise _fail(exc.message) from None
@@ -132,13 +141,12 @@ def add_user(
 ) -> None:
     """Create a user of the web API."""
     from server.auth.service import create_user
-    from server.core.db import session_scope
     from server.core.errors import DomainError
 
     if password is None:
         password = typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
     try:
-        with session_scope(_sessions(db)) as session:
+        with _session(db) as session:
             user = create_user(
                 session,
                 name=name,
@@ -163,7 +171,6 @@ def run(
     db: DbOpt = None,
 ) -> None:
     """Create a draft payout run for a period and print its lines."""
-    from server.core.db import session_scope
     from server.core.errors import DomainError
     from server.payouts.service import create_run, summarize
 
@@ -172,7 +179,7 @@ def run(
     except ValueError as exc:
         raise _fail(f"日期格式应为 YYYY-MM-DD / dates must be YYYY-MM-DD: {exc}", 2) from None
     try:
-        with session_scope(_sessions(db)) as session:
+        with _session(db) as session:
             r = create_run(
                 session, cooperative_id=cooperative, period_from=start, period_to=end, actor=by
             )
@@ -223,13 +230,12 @@ def approve(
     db: DbOpt = None,
 ) -> None:
     """Approve a draft run (the name goes into the audit log)."""
-    from server.core.db import session_scope
     from server.core.errors import DomainError
     from server.payouts.service import approve as approve_run
     from server.payouts.service import get_run
 
     try:
-        with session_scope(_sessions(db)) as session:
+        with _session(db) as session:
             approve_run(session, run=get_run(session, run_id), actor=by)
     except DomainError as exc:
         detail = f"\n{json.dumps(exc.detail, ensure_ascii=False)}" if exc.detail else ""
@@ -245,7 +251,6 @@ def export(
     db: DbOpt = None,
 ) -> None:
     """Export an approved run's bank batch as CSV or XLSX (by the file's suffix)."""
-    from server.core.db import session_scope
     from server.core.errors import DomainError
     from server.payouts.service import export_csv, export_xlsx, get_run
 
@@ -253,7 +258,7 @@ def export(
     if suffix not in (".csv", ".xlsx"):
         raise _fail("输出文件须为 .csv 或 .xlsx / the output must end in .csv or .xlsx", 2)
     try:
-        with session_scope(_sessions(db)) as session:
+        with _session(db) as session:
             r = get_run(session, run_id)
             if suffix == ".csv":
                 out.write_text(export_csv(session, run=r, actor=by), encoding="utf-8")
@@ -271,12 +276,11 @@ def paid(
     db: DbOpt = None,
 ) -> None:
     """Mark an exported run as paid."""
-    from server.core.db import session_scope
     from server.core.errors import DomainError
     from server.payouts.service import get_run, mark_paid
 
     try:
-        with session_scope(_sessions(db)) as session:
+        with _session(db) as session:
             mark_paid(session, run=get_run(session, run_id), actor=by)
     except DomainError as exc:
         raise _fail(exc.message) from None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -154,10 +156,19 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     if settings.auto_migrate:
         upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # On shutdown (SIGTERM to uvicorn) close the pool, so PostgreSQL sees clean logouts
+        # rather than dropped connections.
+        engine.dispose()
+
     app = FastAPI(
         title="gongfang 共富工坊 central server",
         version="0.1.0",
         description="Lots, contracts, guaranteed-price payouts, daily aggregates, cold chain.",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
