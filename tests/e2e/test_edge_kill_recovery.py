@@ -40,8 +40,9 @@ class Worker:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            self.lines.put(raw.decode().strip())
+        with self.proc.stdout:  # closed at EOF, i.e. once the worker is dead
+            for raw in self.proc.stdout:
+                self.lines.put(raw.decode().strip())
 
     def wait_line(self, prefix: str, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s

@@ -254,25 +254,25 @@ time.sleep(60)
 
 
 def test_last_will_is_offline_when_the_process_dies(mosquitto: Mosquitto, station: str) -> None:
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", _KILLED_EDGE, mosquitto.url, station],
         stdout=subprocess.PIPE,
         text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "up"
-        topic = wire.Topics(station).device_status("edge")
-        assert retained(mosquitto.port, topic) == "online"
-        proc.kill()
-        proc.wait(5)
-        deadline = time.monotonic() + 5
-        while retained(mosquitto.port, topic, 1.0) != "offline" and time.monotonic() < deadline:
-            pass
-        assert retained(mosquitto.port, topic) == "offline"
-    finally:
-        proc.kill()
-        proc.wait()
+    ) as proc:
+        # kill in finally: leaving the block waits for the process, which would sleep 60 s
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "up"
+            topic = wire.Topics(station).device_status("edge")
+            assert retained(mosquitto.port, topic) == "online"
+            proc.kill()
+            proc.wait(5)
+            deadline = time.monotonic() + 5
+            while retained(mosquitto.port, topic, 1.0) != "offline" and time.monotonic() < deadline:
+                pass
+            assert retained(mosquitto.port, topic) == "offline"
+        finally:
+            proc.kill()
 
 
 def _publish_packet(topic: bytes, mid: int | None, props: bytes, payload: bytes) -> bytes:

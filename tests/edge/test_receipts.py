@@ -87,7 +87,8 @@ def test_worker_saves_png_and_pdf_and_prints(tmp_path: Path) -> None:
     png, pdf = worker.make(str(lot.id)) or (None, None)
     assert png is not None
     assert pdf is not None
-    assert Image.open(png).width == 576
+    with Image.open(png) as im:
+        assert im.width == 576
     assert pdf.read_bytes().startswith(b"%PDF")
     assert worker.printed == 1
     stored = store.get_lot(str(lot.id))
