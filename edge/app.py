@@ -24,6 +24,7 @@ from edge.mqtt.client import Inbound, MqttLink
 from edge.outbox.store import EdgeStore, now_ms
 from edge.station.directory import Directory
 from edge.station.grading_port import GradingPort
+from edge.station.photos import PhotoStore
 from edge.station.workflow import Station
 from edge.sync.loop import SyncConfig, SyncLoop, cached_directory
 from edge.sync.stays import stay_record
@@ -63,6 +64,7 @@ class EdgeNode:
         self._link: MqttLink | None = None
         self._sync: SyncLoop | None = None
         self._grading: GradingPort | None = None
+        self.photos: PhotoStore | None = None
         self._receipts: ReceiptWorker | None = None
         self._monitor: ColdChainMonitor | None = None
         self._monitor_lock = threading.Lock()
@@ -91,8 +93,9 @@ class EdgeNode:
         self.station = Station(
             settings=s, store=self.store, directory=self.directory, on_lot_stored=self._lot_stored
         )
+        self.photos = PhotoStore(self.data_dir / "photos", s.photos_max_mb * 1024 * 1024)
         self._grading = GradingPort(
-            products=self.station.products, on_graded=self.station.on_graded
+            products=self.station.products, on_graded=self.station.on_graded, photos=self.photos
         )
         self._grading.start()
         if s.receipts_enabled:
@@ -439,6 +442,7 @@ class EdgeNode:
                 "errors": self._grading.errors,
                 "dropped": self._grading.dropped,
             },
+            "photos": None if self.photos is None else self.photos.stats(),
             "lot_latency_ms": {
                 "n": len(latencies),
                 "p50": _percentile(latencies, 50),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ def edge(
     server: Annotated[str | None, typer.Option(help="中心服务器 server URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="本站密钥 station API key")] = None,
     config: Annotated[
-        Path | None, typer.Option(help="TOML 配置文件 config file ([edge] table)")
+        Path | None, typer.Option(help="TOML 配置文件 config file (\\[edge] table)")
     ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="本地数据目录 local data dir")] = None,
     http_port: Annotated[int | None, typer.Option(help="操作接口端口 operator API port")] = None,
@@ -83,3 +84,58 @@ def edge(
     finally:
         node.stop()
         typer.echo("边缘节点已停止 / edge node stopped")
+
+
+def export_photos(
+    out: Annotated[Path, typer.Argument(help="输出目录 output folder", file_okay=False)],
+    data_dir: Annotated[
+        Path | None, typer.Option(help="站点数据目录 the station's data dir")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="TOML 配置文件 config file (\\[edge] table)")
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="从此收购日起 from this intake date (YYYY-MM-DD)"),
+    ] = None,
+) -> None:
+    """导出收购照片供人工标注 Export kept station photos, one crop per fruit, for labelling."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from edge.station.photo_export import MANIFEST, ExportError, export_for_labelling
+    from gongfang.settings import ConfigError, EdgeSettings
+
+    try:
+        settings = EdgeSettings.load(config, data_dir=data_dir)
+    except (ConfigError, ValueError) as exc:
+        typer.echo(f"配置错误 / configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    con = Console(stderr=True)
+    with Progress(console=con, transient=True) as bar:
+        task = bar.add_task("导出 exporting", total=None)
+
+        def _step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            rep = export_for_labelling(
+                Path(settings.data_dir),
+                out,
+                since=since.date() if since else None,
+                progress=_step,
+            )
+        except ExportError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+    per_label = ", ".join(f"{k} {v}" for k, v in rep.by_label.items())
+    typer.echo(
+        f"批次 lots {rep.lots}; 照片 photos {rep.photos} (未保存 not kept {rep.missing}, "
+        f"无法读取 unreadable {rep.unreadable}); 新裁剪 new crops {rep.crops} ({per_label}); "
+        f"已分好 already filed {rep.already}"
+    )
+    typer.echo(
+        f"请把放错的图片移到正确的文件夹，然后运行 / move misfiled crops to their true label's "
+        f"folder, then run: gongfang evaluate strawberry --data {out}   (清单 list: "
+        f"{out / MANIFEST})"
+    )

@@ -173,6 +173,9 @@ class EdgeSettings(_Base):
     )  # cold room id -> profile
     tick_interval_s: float = Field(default=1.0, gt=0)
     receipts_enabled: bool = True
+    # Graded camera frames kept under data_dir/photos (the lots name them by hash), oldest
+    # deleted past this many MB; 0 keeps none.
+    photos_max_mb: int = Field(default=2048, ge=0)
     http_enabled: bool = True  # the operator status API; http_port 0 picks a free port
 
 

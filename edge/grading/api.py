@@ -269,7 +269,6 @@ class StrawberryGrader(Grader):
         self, image_bgr: np.ndarray, *, single: bool, draw: bool = False
     ) -> tuple[dict[str, Any], np.ndarray | None]:
         from edge.grading import annotate
-        from edge.grading.strawberry import scan
 
         if single:
             singles = self._grade_singles([image_bgr])
@@ -277,6 +276,21 @@ class StrawberryGrader(Grader):
                 raise GradingError("single-fruit grading unavailable")
             res = singles[0]
             return res, annotate.draw_single(image_bgr, res) if draw else None
+        res, drawn, _ = self._table(image_bgr, draw=draw)
+        return res, drawn
+
+    def table_crops(self, image_bgr: np.ndarray) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """Grade a table photo and return, in item order, the square RGB crop of each fruit
+        that the classifier saw (for labelling station photos)."""
+        res, _, crops = self._table(as_bgr(image_bgr), draw=False)
+        return res, crops
+
+    def _table(
+        self, image_bgr: np.ndarray, *, draw: bool
+    ) -> tuple[dict[str, Any], np.ndarray | None, list[np.ndarray]]:
+        from edge.grading import annotate
+        from edge.grading.strawberry import scan
+
         marker = find_marker(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY))
         found = scan(image_bgr, marker)
         crops = [_crop_square(image_bgr, f.bbox, self.crop_margin) for f in found.fruit]
@@ -317,7 +331,7 @@ class StrawberryGrader(Grader):
         drawn = None
         if draw:
             drawn = annotate.draw_fruit(image_bgr, res, [f.contour for f in found.fruit], marker)
-        return res, drawn
+        return res, drawn, crops
 
 
 @cache

@@ -10,6 +10,7 @@ The web console (a later issue) is built on these routes:
 - ``POST /api/lanes/{lane}/override`` ``{"grade": "class_ii", "reason": "…", "operator": "…"}``;
 - ``POST /api/lanes/{lane}/discard`` ``{"lot_id": null}``;
 - ``GET  /api/lots``, ``GET /api/lots/{id}``, ``GET /api/lots/{id}/receipt.png|.pdf``,
+  ``GET /api/lots/{id}/photo.jpg`` (the graded camera frame, while kept),
   ``GET /api/lots/{id}/stay``, ``POST /api/lots/{id}/dispatch`` (the lot leaves its room:
   its stay report is fixed and queued for the server);
 - ``GET  /api/parked``: what the server refused, for a person to look at;
@@ -134,6 +135,15 @@ def build_app(node: EdgeNode) -> FastAPI:
         if path is None or not path.exists():
             raise _NotFound(f"receipt {lot_id}.{ext}")
         return FileResponse(path)
+
+    @app.get("/api/lots/{lot_id}/photo.jpg")
+    def photo(lot_id: str) -> FileResponse:
+        s = _lot_or_404(lot_id)
+        photos = node.photos
+        for sha in s.record.image_hashes:
+            if photos is not None and photos.path(sha).exists():
+                return FileResponse(photos.path(sha), media_type="image/jpeg")
+        raise _NotFound(f"photo of {lot_id} (not kept, or pruned)")
 
     @app.get("/api/lots/{lot_id}/stay")
     def stay(lot_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from edge.station.photos import PhotoStore
 from gongfang import wire
 
 log = logging.getLogger(__name__)
@@ -115,8 +116,10 @@ class GradingPort:
         products: dict[str, wire.Product],
         on_graded: Callable[[str, Grading], None],
         loader: Callable[[wire.Product], _Grader] = _load_grader,
+        photos: PhotoStore | None = None,
     ) -> None:
         self._products = products
+        self._photos = photos  # graded frames are kept here (the lots name them by hash)
         self._on_graded = on_graded
         self._loader = loader
         self._graders: dict[wire.Product, _Grader] = {}
@@ -228,6 +231,8 @@ class GradingPort:
             self.errors += 1
         else:
             self.graded += 1
+            if self._photos is not None:
+                self._photos.keep(frame, grading.frame_sha256)
         return grading
 
     def _run(self) -> None:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -360,6 +361,12 @@ def test_camera_frame_is_graded_and_hashed_into_the_lot(node, mosquitto) -> None
         if pending["grade"] is not None:
             lot = node.station.confirm("lane1", operator="王芳")
             assert lot.graded_by.kind == "model"
+            # The graded frame is kept: the lot's photo, for staff and for labelling.
+            photo = httpx.get(f"{node.http_url}/api/lots/{lot.id}/photo.jpg", timeout=5)
+            assert photo.status_code == 200
+            assert photo.headers["content-type"] == "image/jpeg"
+            assert photo.content == frame
+            assert node.status()["photos"]["photos"] == 2  # the empty table's too
         else:
             assert pending["grading_error"]
             lot = node.station.override(
@@ -367,5 +374,7 @@ def test_camera_frame_is_graded_and_hashed_into_the_lot(node, mosquitto) -> None
             )
         assert lot.image_hashes == [hashlib.sha256(frame).hexdigest()]
         assert lot.farmer == "F001"
+        missing = httpx.get(f"{node.http_url}/api/lots/{uuid.uuid4()}/photo.jpg", timeout=5)
+        assert missing.status_code == 404
     finally:
         client.close()

@@ -14,6 +14,7 @@ SUBCOMMANDS = [
     "server",
     "payouts",
     "edge",
+    "export-photos",
     "bridge",
     "simulate",
     "grade",
