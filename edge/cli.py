@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+ConfigOpt = Annotated[Path | None, typer.Option(help="TOML 配置文件 config file (\\[edge] table)")]
+DataDirOpt = Annotated[Path | None, typer.Option(help="本地数据目录 local data dir")]
+
 
 def edge(
     station: Annotated[str | None, typer.Option(help="站点编号 station id")] = None,
@@ -16,10 +19,8 @@ def edge(
     ] = None,
     server: Annotated[str | None, typer.Option(help="中心服务器 server URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="本站密钥 station API key")] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="TOML 配置文件 config file (\\[edge] table)")
-    ] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="本地数据目录 local data dir")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
     http_port: Annotated[int | None, typer.Option(help="操作接口端口 operator API port")] = None,
     auto_confirm: Annotated[
         bool | None,
@@ -88,12 +89,8 @@ def edge(
 
 def export_photos(
     out: Annotated[Path, typer.Argument(help="输出目录 output folder", file_okay=False)],
-    data_dir: Annotated[
-        Path | None, typer.Option(help="站点数据目录 the station's data dir")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="TOML 配置文件 config file (\\[edge] table)")
-    ] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
     since: Annotated[
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="从此收购日起 from this intake date (YYYY-MM-DD)"),

@@ -92,19 +92,16 @@ class PhotoStore:
             except OSError as exc:
                 self.errors += 1
                 log.warning("照片未能保存 / photo %s not kept: %s", sha[:12], exc)
-                self._index.pop(sha, None)
                 return None
             self._index[sha] = len(data)
             self.total_bytes += len(data)
             self.kept += 1
-            self._prune(keep=sha)
+            self._prune()
         return sha
 
-    def _prune(self, keep: str) -> None:
+    def _prune(self) -> None:
         while self.total_bytes > self.max_bytes and len(self._index) > 1:
-            sha, size = next(iter(self._index.items()))
-            if sha == keep:  # pragma: no cover - keep is always the newest
-                break
+            sha, size = next(iter(self._index.items()))  # the newest (just kept) is last
             try:
                 self.path(sha).unlink(missing_ok=True)
             except OSError as exc:
