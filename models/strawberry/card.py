@@ -549,4 +549,8 @@ The test split has been looked at {TEST_LOOKS}.
   bruises, insect holes or mould seen on a grading table are not well represented.
 - No 箬叶 data here: this model is for strawberries only (see models/ruoye for leaves).
 - Sizes and white fraction are measured by the OpenCV pipeline, not by this model.
+- To check it on your own station's fruit: the edge keeps every graded frame, and
+  `gongfang export-photos label/` files one crop per fruit under the model's label; move
+  the misfiled ones, then `gongfang evaluate strawberry --data label/`. Such a labelled set
+  (with its defects) is what the next version needs, both as a fresh test set and to train on.
 """
