@@ -139,10 +139,10 @@ def build_app(node: EdgeNode) -> FastAPI:
     @app.get("/api/lots/{lot_id}/photo.jpg")
     def photo(lot_id: str) -> FileResponse:
         s = _lot_or_404(lot_id)
-        photos = node.photos
-        for sha in s.record.image_hashes:
-            if photos is not None and photos.path(sha).exists():
-                return FileResponse(photos.path(sha), media_type="image/jpeg")
+        kept = [] if node.photos is None else map(node.photos.path, s.record.image_hashes)
+        for path in kept:
+            if path.exists():
+                return FileResponse(path, media_type="image/jpeg")
         raise _NotFound(f"photo of {lot_id} (not kept, or pruned)")
 
     @app.get("/api/lots/{lot_id}/stay")

@@ -85,6 +85,7 @@ def export_for_labelling(
     finally:
         store.close()
     labels = list(grader.labels)
+    model = f"{grader.model_name} {grader.model_version}"
     out.mkdir(parents=True, exist_ok=True)
     for label in labels:
         (out / label).mkdir(exist_ok=True)
@@ -114,7 +115,6 @@ def export_for_labelling(
                     report.unreadable += 1
                     continue
                 report.photos += 1
-                model = f"{grader.model_name} {grader.model_version}"
                 for k, (item, crop) in enumerate(zip(res["items"], crops, strict=True)):
                     name = f"{lot.id.hex[:12]}-{sha[:8]}-{k}.jpg"
                     if name in filed:
