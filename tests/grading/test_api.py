@@ -15,8 +15,8 @@ import pytest
 from edge.grading.api import load_grader
 from models.render.ruoye import render_leaf_photo
 from models.render.strawberry import render_single_fruit, render_table_photo
+from tests.photo_data import require_photos
 
-BRIX = Path(__file__).resolve().parents[3] / "shared" / "data" / "strawberry" / "brix-ripeness"
 REPO = Path(__file__).resolve().parents[2]
 ITEM_KEYS = {"label", "probs", "grade", "center_px", "diameter_mm", "white_fraction"}
 LEAF_KEYS = ITEM_KEYS | {"length_mm", "width_mm", "holes", "tears", "spot_pct", "yellow_pct"}
@@ -75,8 +75,9 @@ def test_single_fruit_crops_batch_like_one_by_one() -> None:
 
 
 def test_real_brix_photos_single() -> None:
-    files = sorted((BRIX / "images").glob("*"))[:12]
-    assert files, f"no photos under {BRIX}"
+    images = require_photos("strawberry/brix-ripeness/images") / "strawberry/brix-ripeness/images"
+    files = sorted(images.glob("*"))[:12]
+    assert files, f"no photos under {images}"
     g = load_grader("strawberry")
     for f in files:
         res = g.grade_path(f, single=True)
