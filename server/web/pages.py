@@ -1,0 +1,24 @@
+"""The server's page renderer: ``PAGES`` (kernel Pages over server/web/templates and the
+kernel + server/web catalogues) and ``render(request, name, ctx, status=200)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from gongfang.web.i18n import Messages
+from gongfang.web.templating import Pages
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+LOCALE = HERE / "locale"
+
+PAGES = Pages([TEMPLATES], Messages.load(LOCALE))
+
+
+def render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render a server page (``user`` and ``nav`` in ``ctx`` feed coop_base.html)."""
+    return PAGES.render(request, name, ctx, status=status)

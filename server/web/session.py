@@ -1,0 +1,145 @@
+"""Cooperative sign-in; exports PageUser, PayoutPageUser, ReviewerPageUser, page_user, SESSION_COOKIE and router."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from server.auth.models import User
+from server.auth.service import authenticate, make_token, read_token
+from server.core.deps import SessionDep, SettingsDep
+from server.core.errors import Forbidden, NotAuthenticated
+from server.web.pages import render
+
+# The cookie carries the same HMAC-signed token the JSON API takes as a bearer token.
+SESSION_COOKIE = "gf_session"
+
+router = APIRouter(include_in_schema=False)
+
+
+class LoginRequired(NotAuthenticated):
+    """A page needs a signed-in user: the page error handler redirects to /coop/login."""
+
+
+def safe_next(target: str | None, default: str = "/coop/runs") -> str:
+    """Only a local path: ``//host`` or ``https://…`` would make the login an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def login_url(request: Request) -> str:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/coop/login?next=" + quote(here, safe="/")
+
+
+def page_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
+    """The signed-in user of a page (``LoginRequired`` → redirect to the sign-in page)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired("请先登录 / sign in first")
+    try:
+        claims = read_token(token, secret=settings.secret_key)
+    except NotAuthenticated:
+        raise LoginRequired("登录已过期 / the sign-in expired") from None
+    user = session.get(User, claims.user_id)
+    if user is None or user.role != claims.role or user.cooperative_id != claims.cooperative_id:
+        raise LoginRequired("登录凭证已失效 / the sign-in no longer matches the user")
+    request.state.user = user  # the error pages show who is signed in
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def _payout_staff(user: PageUser) -> User:
+    """Reviewers and admins create runs, adjust, price lots, export and mark paid."""
+    if user.role not in ("reviewer", "admin"):
+        raise Forbidden("需要审核员或管理员权限 / this needs the reviewer or admin role")
+    return user
+
+
+def _reviewer(user: PageUser) -> User:
+    if user.role != "reviewer":
+        raise Forbidden("只有审核员可以审批结算 / only a reviewer can approve a payout")
+    return user
+
+
+PayoutPageUser = Annotated[User, Depends(_payout_staff)]
+ReviewerPageUser = Annotated[User, Depends(_reviewer)]
+
+
+def _login_page(
+    request: Request,
+    *,
+    next_url: str,
+    name: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    ctx = {"next": next_url, "name": name, "errors": errors or {}, "user": None, "nav": ""}
+    return render(request, "coop_login.html", ctx, status=status)
+
+
+@router.get("/coop", response_model=None)
+def coop_home() -> RedirectResponse:
+    return RedirectResponse("/coop/runs", status_code=303)
+
+
+@router.get("/coop/login", response_model=None)
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
+    return _login_page(request, next_url=safe_next(next))
+
+
+@router.post("/coop/login", response_model=None)
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",  # noqa: A002
+) -> Response:
+    target = safe_next(next)
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "login.err.name_required"
+    if not password:
+        errors["password"] = "login.err.password_required"
+    user: User | None = None
+    if not errors:
+        try:
+            user = authenticate(session, name=name, password=password)
+        except NotAuthenticated:
+            errors["password"] = "login.err.wrong"
+    if user is None:
+        return _login_page(request, next_url=target, name=name, errors=errors, status=422)
+    token = make_token(user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.token_ttl_minutes * 60,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/coop/logout", response_model=None)
+def logout(request: Request) -> RedirectResponse:
+    response = RedirectResponse("/coop/login", status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
