@@ -108,6 +108,9 @@ class ServerSettings(_Base):
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # larger bodies get 413
     auto_migrate: bool = True  # create_app() brings the database to the latest migration
+    # Lot photos from the stations, content-addressed: photos_dir/<sha[:2]>/<sha>.jpg.
+    photos_dir: Path = Field(default_factory=lambda: data_dir() / "photos")
+    photo_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Self:

@@ -8,6 +8,7 @@ from server.contracts.models import Contract
 from server.farmers.models import Buyer, Farmer
 from server.lots.models import Lot, LotPart
 from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
+from server.photos.models import LotPhoto, Photo
 from server.pricing.models import MarketPrice
 from server.stations.models import Cooperative, Station
 
@@ -23,10 +24,12 @@ __all__ = [
     "Lot",
     "LotColdStay",
     "LotPart",
+    "LotPhoto",
     "MarketPrice",
     "PaidLot",
     "PayoutAdjustment",
     "PayoutRun",
+    "Photo",
     "Station",
     "User",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base, UTCDateTime
@@ -26,3 +26,5 @@ class Station(Base):
     # sha256 hex of the key; the key itself is shown once and never stored.
     api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     key_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the station aims to buy per day (the 建德 centre: 14,000 kg); None: no target.
+    daily_target_g: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,1 @@
+"""Lot photos from the stations: content-addressed on disk, shown to the lot's cooperative."""
