@@ -24,6 +24,7 @@ Handler = Callable[[Request, Exception], Awaitable[Response] | Response]
 
 _TITLES = {400: "error.bad_request", 403: "error.forbidden", 404: "error.not_found",
            409: "error.conflict", 422: "error.invalid", 413: "error.too_large"}
+_BODIES = {403: "error.forbidden_body", 404: "error.not_found_body", 500: "error.server"}
 
 
 def is_page(request: Request) -> bool:
@@ -47,8 +48,9 @@ def error_page(request: Request, status: int, message: str) -> Response:
     if request.headers.get("hx-request") == "true" and status == 401:
         return Response(status_code=204, headers={"HX-Redirect": "/coop/login"})
     ctx = {
-        "title_key": _TITLES.get(status, "error.internal"),
-        "message": one_language(message, request_lang(request)),
+        "title_key": _TITLES.get(status, "error.title"),
+        "message": one_language(message, request_lang(request)) if message else "",
+        "body_key": _BODIES.get(status, ""),
         "user": _user(request),
         "nav": "",
         "back": None,
