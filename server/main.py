@@ -38,6 +38,7 @@ from server.payouts import views as payouts_views
 from server.pricing import views as pricing_views
 from server.stations import views as stations_views
 from server.stations.service import StationKeyCache
+from server.web import mount_pages
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         audit_views,
     ):
         app.include_router(module.router)
+    mount_pages(app)  # the cooperative pages; page paths get HTML errors, the API keeps JSON
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
