@@ -15,7 +15,7 @@ from server.web.pages import HERE
 
 # Router modules of server/web (each has ``router``); a missing one is skipped so page
 # groups can land one by one.
-_routers = ("session", "runs", "lots")
+_routers = ("session", "runs", "lots", "photos", "intake", "contracts", "prices", "coldchain")
 
 
 def mount_pages(app: FastAPI) -> None:

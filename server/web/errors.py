@@ -22,8 +22,14 @@ PAGE_PREFIXES: list[str] = ["/coop"]
 
 Handler = Callable[[Request, Exception], Awaitable[Response] | Response]
 
-_TITLES = {400: "error.bad_request", 403: "error.forbidden", 404: "error.not_found",
-           409: "error.conflict", 422: "error.invalid", 413: "error.too_large"}
+_TITLES = {
+    400: "error.bad_request",
+    403: "error.forbidden",
+    404: "error.not_found",
+    409: "error.conflict",
+    422: "error.invalid",
+    413: "error.too_large",
+}
 _BODIES = {403: "error.forbidden_body", 404: "error.not_found_body", 500: "error.server"}
 
 
@@ -75,16 +81,17 @@ def install_page_errors(app: FastAPI) -> None:
         app.add_exception_handler(exc_type, handler)
 
     def domain(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DomainError)
         if isinstance(exc, NotAuthenticated):
             if request.headers.get("hx-request") == "true":
                 return Response(status_code=204, headers={"HX-Redirect": login_url(request)})
             return RedirectResponse(login_url(request), status_code=303)
+        if not isinstance(exc, DomainError):
+            return error_page(request, 500, "")
         return error_page(request, exc.status_code, exc.message)
 
     def http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        return error_page(request, exc.status_code, "")
+        status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+        return error_page(request, status, "")
 
     def invalid(request: Request, _exc: Exception) -> Response:
         # A malformed path or query on a page (e.g. /coop/runs/abc) is a page that is not there.

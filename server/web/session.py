@@ -1,4 +1,4 @@
-"""Cooperative sign-in; exports PageUser, PayoutPageUser, ReviewerPageUser, page_user, SESSION_COOKIE and router."""
+"""Cooperative sign-in: exports PageUser, PayoutPageUser, ReviewerPageUser, SESSION_COOKIE."""
 
 from __future__ import annotations
 
@@ -109,13 +109,13 @@ def login(
     if not name:
         errors["name"] = "login.err.name_required"
     if not password:
-        errors["password"] = "login.err.password_required"
+        errors["password"] = "login.err.password_required"  # noqa: S105 - a message key
     user: User | None = None
     if not errors:
         try:
             user = authenticate(session, name=name, password=password)
         except NotAuthenticated:
-            errors["password"] = "login.err.wrong"
+            errors["password"] = "login.err.wrong"  # noqa: S105 - a message key
     if user is None:
         return _login_page(request, next_url=target, name=name, errors=errors, status=422)
     token = make_token(user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes)
