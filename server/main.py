@@ -24,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gongfang.settings import ServerSettings
+from gongfang.web.routes import mount_web
+from gongfang.web.security import PageGuard
 from server.aggregates import views as aggregates_views
 from server.audit import views as audit_views
 from server.auth import views as auth_views
@@ -170,6 +172,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         version="0.1.0",
         description="Lots, contracts, guaranteed-price payouts, daily aggregates, cold chain.",
         lifespan=_lifespan,
+        docs_url=None,  # served offline by mount_web from the vendored Swagger UI / ReDoc
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -210,8 +214,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         log.exception("unexpected error")
         return _error(500, "internal", "服务器内部错误 / internal server error")
 
+    # Outermost last: the body limit runs first, then Origin/CSRF, then metrics.
     app.add_middleware(Metrics)
+    app.add_middleware(PageGuard, secret=settings.secret_key)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    mount_web(app)
 
     for module in (
         auth_views,

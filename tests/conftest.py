@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.services import Mosquitto, Postgres
+from tests.web.browser import browser, offline_page, shot  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session")
