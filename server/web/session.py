@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Annotated
 from urllib.parse import quote
 
@@ -48,7 +49,11 @@ def page_user(request: Request, session: SessionDep, settings: SettingsDep) -> U
     user = session.get(User, claims.user_id)
     if user is None or user.role != claims.role or user.cooperative_id != claims.cooperative_id:
         raise LoginRequired("登录凭证已失效 / the sign-in no longer matches the user")
-    request.state.user = user  # the error pages show who is signed in
+    # The error pages show who is signed in, after the request's session rolled back and
+    # expired the row: keep a plain copy of what they show.
+    request.state.user = SimpleNamespace(
+        name=user.name, role=user.role, cooperative_id=user.cooperative_id
+    )
     return user
 
 
