@@ -36,7 +36,9 @@ from server.core.errors import DomainError
 from server.core.metrics import HTTP_REQUESTS, HTTP_SECONDS, REGISTRY
 from server.farmers import views as farmers_views
 from server.lots import views as lots_views
+from server.passbook import views as passbook_views
 from server.payouts import views as payouts_views
+from server.photos import views as photos_views
 from server.pricing import views as pricing_views
 from server.stations import views as stations_views
 from server.stations.service import StationKeyCache
@@ -231,6 +233,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         aggregates_views,
         coldchain_views,
         audit_views,
+        photos_views,
+        passbook_views,
     ):
         app.include_router(module.router)
     mount_pages(app)  # the cooperative pages; page paths get HTML errors, the API keeps JSON
