@@ -123,6 +123,7 @@ class EdgeNode:
                     directory_refresh_s=s.directory_refresh_s,
                 ),
                 on_directory=self.directory.replace,
+                photos=self.photos,  # kept frames go to the server after their lots
             )
             self._sync.start()
         else:

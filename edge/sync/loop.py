@@ -12,13 +12,14 @@ Contract (DESIGN.md, issue 4): ``POST {server}/api/v1/sync`` with ``X-Api-Key`` 
 
 The station directory (farmers, contracts, market prices) is fetched on the same thread
 and cached in the store, so receipts can show an estimate while the server is down.
+With a photo store, the photos of accepted lots are queued and uploaded while the outbox
+is empty (:mod:`edge.sync.photos`): a few per cycle, so they never hold up a lot.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +31,9 @@ from pydantic import ValidationError
 from edge.errors import ServerUnreachableError, SyncAuthError, SyncError
 from edge.logonce import OnceLog
 from edge.outbox.store import EdgeStore, OutboxEntry, now_ms
+from edge.station.photos import PhotoStore
+from edge.sync.backoff import backoff_s
+from edge.sync.photos import PhotoUploader, lot_photos
 from gongfang import wire
 
 log = logging.getLogger(__name__)
@@ -69,12 +73,6 @@ class SyncConfig:
     directory_refresh_s: float = 300.0
 
 
-def backoff_s(failures: int, *, base_s: float, max_s: float) -> float:
-    """Exponential backoff with "equal jitter": in [d/2, d], d = min(max, base·2^(n−1))."""
-    delay = min(max_s, base_s * (2 ** max(0, failures - 1)))
-    return random.uniform(delay / 2, delay)  # noqa: S311 - jitter, not security
-
-
 class SyncLoop:
     """A daemon thread that drains the outbox to the server."""
 
@@ -85,6 +83,7 @@ class SyncLoop:
         config: SyncConfig,
         on_directory: Callable[[wire.StationDirectory], None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        photos: PhotoStore | None = None,
     ) -> None:
         self._store = store
         self._cfg = config
@@ -102,6 +101,17 @@ class SyncLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._directory_due_ms = 0
+        self._photos = (
+            None
+            if photos is None
+            else PhotoUploader(
+                db_path=store.path,
+                photos=photos,
+                http=self._http,
+                base_backoff_s=min(config.interval_s, 1.0),
+                max_backoff_s=config.max_backoff_s,
+            )
+        )
 
     # ------------------------------------------------------------ thread
 
@@ -117,6 +127,8 @@ class SyncLoop:
             self._thread.join(self._cfg.timeout_s + 2)
             self._thread = None
         self._http.close()
+        if self._photos is not None:
+            self._photos.close()
 
     def wake(self) -> None:
         """Something new is in the outbox: try now rather than at the next interval."""
@@ -124,7 +136,9 @@ class SyncLoop:
 
     def state(self) -> dict[str, object]:
         with self._state_lock:
-            return asdict(self._state)
+            doc = asdict(self._state)
+        doc["photos"] = None if self._photos is None else self._photos.stats()
+        return doc
 
     def _run(self) -> None:
         base = min(self._cfg.interval_s, 1.0)
@@ -162,7 +176,8 @@ class SyncLoop:
     # ------------------------------------------------------------ one cycle
 
     def run_once(self) -> bool:
-        """Fetch the directory if due, then send one batch. True if more is waiting.
+        """Fetch the directory if due, then send one batch (or, with the outbox empty, a
+        few photos). True if more is waiting.
 
         Raises :class:`SyncError` (or :class:`SyncAuthError`) when the server could not
         take the batch; nothing is removed from the outbox then.
@@ -174,7 +189,8 @@ class SyncLoop:
             with self._state_lock:
                 if self._state.status not in ("auth_error",):
                     self._state.status = "idle" if self._state.last_success_ms is None else "ok"
-            return False
+            # Photos only now: a new lot goes out first at the next cycle.
+            return self._photos is not None and self._photos.run_once()
         with self._state_lock:
             self._state.last_attempt_ms = now_ms()
         try:
@@ -269,6 +285,13 @@ class SyncLoop:
                 done.append(e.seq)
             else:
                 self._park(e, item.result.value, item.message)
+        if self._photos is not None:
+            # Queued before the entries leave the outbox: killed in between, the lot goes
+            # again as a duplicate and its photos are queued again (once: same key).
+            accepted = {e.seq for e in entries if e.kind == "lot"}.intersection(done)
+            self._photos.enqueue(
+                (e.item_id, lot_photos(e.body)) for e in entries if e.seq in accepted
+            )
         self._store.remove(done)
         if unacked:
             # Kept and sent again later; counted so a person sees a server that skips items.
