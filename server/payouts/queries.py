@@ -1,0 +1,313 @@
+"""Read side of payout runs for the review pages: run list with totals, a run's lines
+(paged, with the farmer's name, household and low-income mark, and the totals of all
+lines), a line's lots, the unpriced lots, and one lot with everything a reviewer checks.
+
+``scope`` is the cooperative the viewer is limited to (``None``: an admin, every
+cooperative); a run or lot outside it answers the same "not found" as an unknown one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from server.coldchain.models import LotColdStay
+from server.core.errors import NotFound
+from server.farmers.models import Farmer
+from server.lots.models import Lot, LotPart
+from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
+from server.payouts.service import LotLine, _run_lots, line_lots
+from server.photos.models import LotPhoto
+from server.stations.models import Cooperative, Station
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run in the list: what it pays (the figures it was made and approved with)."""
+
+    run: PayoutRun
+    lots: int
+    amount_fen: int
+    adjustments_fen: int
+
+    @property
+    def total_fen(self) -> int:
+        return self.amount_fen + self.adjustments_fen
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    farmer_id: str
+    name: str
+    household: str | None
+    low_income: bool
+    lots: int
+    net_g: int
+    amount_fen: int
+    adjustments_fen: int
+
+    @property
+    def total_fen(self) -> int:
+        return self.amount_fen + self.adjustments_fen
+
+
+@dataclass(frozen=True)
+class Totals:
+    farmers: int
+    lots: int
+    net_g: int
+    amount_fen: int
+    adjustments_fen: int
+
+    @property
+    def total_fen(self) -> int:
+        return self.amount_fen + self.adjustments_fen
+
+
+@dataclass(frozen=True)
+class RunReview:
+    run: PayoutRun
+    lines: list[ReviewLine]  # this page's
+    totals: Totals  # of every line
+    late_lots: int
+    unpriced_lots: int
+    changed: bool  # a draft whose lots changed since it was made (approval would refuse)
+
+
+@dataclass(frozen=True)
+class FarmerLots:
+    run: PayoutRun
+    farmer: Farmer
+    lots: list[LotLine]  # this page's
+    count: int
+    line: ReviewLine | None
+
+
+@dataclass(frozen=True)
+class UnpricedLot:
+    lot: Lot
+    farmer_name: str
+
+
+@dataclass(frozen=True)
+class LotDetail:
+    lot: Lot
+    farmer: Farmer | None
+    station_name: str
+    parts: list[LotPart]
+    stay: LotColdStay | None
+    has_photo: bool
+    paid_by_run: int | None
+
+
+def _missing_run(run_id: int) -> NotFound:
+    return NotFound(f"结算单不存在 / unknown payout run {run_id}")
+
+
+def scoped_run(session: Session, *, run_id: int, scope: str | None) -> PayoutRun:
+    """The run, if the viewer's cooperative may see it."""
+    run = session.get(PayoutRun, run_id)
+    if run is None or (scope is not None and run.cooperative_id != scope):
+        raise _missing_run(run_id)
+    return run
+
+
+def run_rows(session: Session, *, scope: str | None, limit: int = 200) -> list[RunRow]:
+    """Newest runs first with their lots, amount and adjustments."""
+    stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit)
+    if scope is not None:
+        stmt = stmt.where(PayoutRun.cooperative_id == scope)
+    runs = list(session.scalars(stmt))
+    ids = [r.id for r in runs]
+    adjustments: dict[int, int] = {}
+    if ids:
+        adjustments = {
+            int(run_id): int(total or 0)
+            for run_id, total in session.execute(
+                select(PayoutAdjustment.run_id, func.sum(PayoutAdjustment.amount_fen))
+                .where(PayoutAdjustment.run_id.in_(ids))
+                .group_by(PayoutAdjustment.run_id)
+            )
+        }
+    # A draft's snapshot is what it holds (approval refuses it otherwise); an approved
+    # run paid exactly its snapshot.
+    return [
+        RunRow(r, r.snapshot_lots, r.snapshot_amount_fen, adjustments.get(r.id, 0)) for r in runs
+    ]
+
+
+def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> RunReview:
+    """One page of a run's lines (by farmer id) and the totals of all its lines."""
+    rl = _run_lots(run)
+    grouped = session.execute(
+        select(
+            rl.c.farmer_id,
+            func.count(),
+            func.coalesce(func.sum(rl.c.net_g), 0),
+            func.coalesce(func.sum(rl.c.amount_fen), 0),
+            func.coalesce(func.sum(case((rl.c.late, 1), else_=0)), 0),
+        ).group_by(rl.c.farmer_id)
+    ).all()
+    sums: dict[str, tuple[int, int, int]] = {}
+    late = 0
+    for farmer_id, n, net, amount, n_late in grouped:
+        sums[farmer_id] = (int(n), int(net), int(amount))
+        late += int(n_late)
+    adjustments: dict[str, int] = {
+        farmer_id: int(total or 0)
+        for farmer_id, total in session.execute(
+            select(PayoutAdjustment.farmer_id, func.sum(PayoutAdjustment.amount_fen))
+            .where(PayoutAdjustment.run_id == run.id)
+            .group_by(PayoutAdjustment.farmer_id)
+        )
+    }
+    farmer_ids = sorted(set(sums) | set(adjustments))
+    lots = sum(s[0] for s in sums.values())
+    amount = sum(s[2] for s in sums.values())
+    totals = Totals(
+        farmers=len(farmer_ids),
+        lots=lots,
+        net_g=sum(s[1] for s in sums.values()),
+        amount_fen=amount,
+        adjustments_fen=sum(adjustments.values()),
+    )
+    page_ids = farmer_ids[offset : offset + limit]
+    farmers = (
+        {f.id: f for f in session.scalars(select(Farmer).where(Farmer.id.in_(page_ids)))}
+        if page_ids
+        else {}
+    )
+    lines = []
+    for fid in page_ids:
+        n, net, amt = sums.get(fid, (0, 0, 0))
+        f = farmers.get(fid)
+        lines.append(
+            ReviewLine(
+                farmer_id=fid,
+                name=f.name if f else fid,
+                household=f.household if f else None,
+                low_income=bool(f.low_income) if f else False,
+                lots=n,
+                net_g=net,
+                amount_fen=amt,
+                adjustments_fen=adjustments.get(fid, 0),
+            )
+        )
+    unpriced = session.scalar(select(func.count()).select_from(Lot).where(*_unpriced_filter(run)))
+    changed = run.status == "draft" and (lots, amount) != (
+        run.snapshot_lots,
+        run.snapshot_amount_fen,
+    )
+    return RunReview(run, lines, totals, late, int(unpriced or 0), changed)
+
+
+def farmer_lots(
+    session: Session, *, run: PayoutRun, farmer_id: str, offset: int, limit: int
+) -> FarmerLots:
+    """Drill-down: one page of a farmer's lots in the run, with their priced parts."""
+    farmer = session.get(Farmer, farmer_id)
+    if farmer is None or farmer.cooperative_id != run.cooperative_id:
+        raise NotFound(f"该结算单没有这个农户 / no farmer {farmer_id!r} in this run")
+    every = line_lots(session, run=run, farmer_id=farmer_id)
+    review = run_review_line(session, run=run, farmer=farmer)
+    return FarmerLots(run, farmer, every[offset : offset + limit], len(every), review)
+
+
+def run_review_line(session: Session, *, run: PayoutRun, farmer: Farmer) -> ReviewLine | None:
+    """The farmer's line of the run (``None`` when it has neither lots nor adjustments)."""
+    rl = _run_lots(run)
+    n, net, amount = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(rl.c.net_g), 0),
+            func.coalesce(func.sum(rl.c.amount_fen), 0),
+        ).where(rl.c.farmer_id == farmer.id)
+    ).one()
+    adj = session.scalar(
+        select(func.coalesce(func.sum(PayoutAdjustment.amount_fen), 0)).where(
+            PayoutAdjustment.run_id == run.id, PayoutAdjustment.farmer_id == farmer.id
+        )
+    )
+    if not n and not adj:
+        return None
+    return ReviewLine(
+        farmer_id=farmer.id,
+        name=farmer.name,
+        household=farmer.household,
+        low_income=bool(farmer.low_income),
+        lots=int(n),
+        net_g=int(net),
+        amount_fen=int(amount),
+        adjustments_fen=int(adj or 0),
+    )
+
+
+def farmer_adjustments(
+    session: Session, *, run: PayoutRun, farmer_id: str | None = None
+) -> list[PayoutAdjustment]:
+    stmt = select(PayoutAdjustment).where(PayoutAdjustment.run_id == run.id)
+    if farmer_id is not None:
+        stmt = stmt.where(PayoutAdjustment.farmer_id == farmer_id)
+    return list(session.scalars(stmt.order_by(PayoutAdjustment.id)))
+
+
+def _unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
+    # The same lots service.unpriced_lots lists.
+    return (
+        Lot.cooperative_id == run.cooperative_id,
+        Lot.status == "unpriced",
+        Lot.intake_date <= run.period_to,
+    )
+
+
+def unpriced_page(
+    session: Session, *, run: PayoutRun, offset: int, limit: int
+) -> tuple[list[UnpricedLot], int]:
+    """One page of the unpriced lots a run could not pay, with the farmer's name."""
+    where = _unpriced_filter(run)
+    count = session.scalar(select(func.count()).select_from(Lot).where(*where)) or 0
+    rows = session.execute(
+        select(Lot, Farmer.name)
+        .join(Farmer, Farmer.id == Lot.farmer_id)
+        .where(*where)
+        .order_by(Lot.captured_at, Lot.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return [UnpricedLot(lot, name) for lot, name in rows], int(count)
+
+
+def lot_detail(session: Session, *, lot_id: uuid.UUID, scope: str | None) -> LotDetail:
+    """A lot with its parts, cold-room stay, photo presence and the run that paid it."""
+    lot = session.get(Lot, lot_id)
+    if lot is None or (scope is not None and lot.cooperative_id != scope):
+        raise NotFound(f"批次不存在 / unknown lot {lot_id}")
+    parts = list(
+        session.scalars(select(LotPart).where(LotPart.lot_id == lot.id).order_by(LotPart.part_no))
+    )
+    has_photo = (
+        session.scalar(select(func.count()).select_from(LotPhoto).where(LotPhoto.lot_id == lot.id))
+        or 0
+    ) > 0
+    station = session.get(Station, lot.station_id)
+    return LotDetail(
+        lot=lot,
+        farmer=session.get(Farmer, lot.farmer_id),
+        station_name=station.name if station else lot.station_id,
+        parts=parts,
+        stay=session.get(LotColdStay, lot.id),
+        has_photo=has_photo,
+        paid_by_run=session.scalar(select(PaidLot.run_id).where(PaidLot.lot_id == lot.id)),
+    )
+
+
+def cooperatives(session: Session, *, scope: str | None) -> list[tuple[str, str]]:
+    """(id, name) of the cooperatives a viewer may create runs for."""
+    stmt = select(Cooperative.id, Cooperative.name).order_by(Cooperative.id)
+    if scope is not None:
+        stmt = stmt.where(Cooperative.id == scope)
+    return [(str(i), str(n)) for i, n in session.execute(stmt)]
