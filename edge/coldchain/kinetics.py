@@ -1,5 +1,7 @@
 """Temperature kinetics: mean kinetic temperature and relative shelf life (DESIGN.md).
 
+The MKT itself lives in :mod:`gongfang.kinetics` (the server computes it too).
+
 MKT: T = (ΔH/R) / −ln(Σ e^(−ΔH/(R·Tᵢ)) / n) in kelvin, with ΔH/R = 10,000 K.
 Shelf life relative to 0 °C (Q10 table): 100 / 33 / 13 / 7 / 4 % at 0 / 10 / 20 / 30 / 40 °C,
 linearly interpolated and held constant outside 0–40 °C (below 0 °C the produce is not
@@ -14,9 +16,18 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-DH_OVER_R_K = 10_000.0
-KELVIN = 273.15
+from gongfang.kinetics import DH_OVER_R_K, KELVIN, mean_kinetic_temperature
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+__all__ = [
+    "DH_OVER_R_K",
+    "KELVIN",
+    "SHELF_LIFE_TABLE",
+    "daily_mkt",
+    "mean_kinetic_temperature",
+    "relative_shelf_life",
+    "shelf_life_used_h",
+]
 #: (°C, shelf life in % of the shelf life at 0 °C)
 SHELF_LIFE_TABLE: tuple[tuple[float, float], ...] = (
     (0.0, 100.0),
@@ -25,18 +36,6 @@ SHELF_LIFE_TABLE: tuple[tuple[float, float], ...] = (
     (30.0, 7.0),
     (40.0, 4.0),
 )
-
-
-def mean_kinetic_temperature(temps_c: Iterable[float], dh_over_r_k: float = DH_OVER_R_K) -> float:
-    """MKT in °C of equally spaced temperature samples (raises ValueError when empty)."""
-    temps = list(temps_c)
-    if not temps:
-        raise ValueError("MKT needs at least one temperature")
-    # Σ e^(−a/Tᵢ) computed around the largest term so that it neither under- nor overflows.
-    exps = [-dh_over_r_k / (t + KELVIN) for t in temps]
-    top = max(exps)
-    mean = math.fsum(math.exp(e - top) for e in exps) / len(exps)
-    return dh_over_r_k / -(top + math.log(mean)) - KELVIN
 
 
 def daily_mkt(samples: Iterable[tuple[int, float]]) -> dict[date, float]:
