@@ -126,15 +126,23 @@ def store_photo(
     return Stored(sha256=sha256, size_bytes=len(data), created=created)
 
 
+def sees_cooperative(user: User, cooperative_id: str) -> bool:
+    """A user of that cooperative, or an admin (who sees every cooperative)."""
+    return user.role == "admin" or (
+        user.cooperative_id is not None and user.cooperative_id == cooperative_id
+    )
+
+
 def lot_photo_path(session: Session, *, user: User, lot_id: uuid.UUID, root: Path) -> Path:
     """The file of the lot's (first stored) photo, for a user of the lot's cooperative.
 
-    Unknown lot, a lot of another cooperative and a lot without a stored photo all answer
-    the same "not found", so nothing tells another cooperative's user that a lot exists.
+    Admins see every cooperative, as on every other page. An unknown lot, a lot of another
+    cooperative and a lot without a stored photo all answer the same "not found", so
+    nothing tells another cooperative's user that a lot exists.
     """
     missing = NotFound("没有这张照片 / no photo for this lot")
     lot = session.get(Lot, lot_id)
-    if lot is None or user.cooperative_id is None or user.cooperative_id != lot.cooperative_id:
+    if lot is None or not sees_cooperative(user, lot.cooperative_id):
         raise missing
     linked = set(session.scalars(select(LotPhoto.sha256).where(LotPhoto.lot_id == lot_id)))
     for sha in lot.image_hashes or []:
