@@ -107,6 +107,7 @@ class EdgeNode:
                 station=s.station,
                 base_dir=self.data_dir / "receipts",
                 printer=s.printer,
+                passbook_base=s.passbook_base,
             )
             self._receipts.start()
         if s.server_url and s.api_key:
@@ -251,7 +252,7 @@ class EdgeNode:
     def _lot_stored(self, lot: wire.LotRecord, lane: str) -> None:
         if self._link is not None:
             self._link.publish_json(
-                self.topics.edge_lot, {**lot.model_dump(mode="json"), "lane": lane}, qos=1
+                self.topics.edge_lot, {**lot.public_doc(), "lane": lane}, qos=1
             )
         if self._receipts is not None:
             self._receipts.submit(str(lot.id))

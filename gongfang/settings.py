@@ -150,6 +150,9 @@ class EdgeSettings(_Base):
     station: str = "demo-station"
     mqtt_url: str = EMBEDDED_MQTT
     server_url: str | None = None
+    # Where farmers' phones reach the server's passbook pages (the receipt QR is
+    # ``{public_base}/p/{token}``); default: server_url.
+    public_base: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     api_key: str | None = None
     data_dir: Path = Field(default_factory=lambda: data_dir() / "edge")
     http_host: str = "127.0.0.1"
@@ -180,6 +183,12 @@ class EdgeSettings(_Base):
     # deleted past this many MB; 0 keeps none.
     photos_max_mb: int = Field(default=2048, ge=0)
     http_enabled: bool = True  # the operator status API; http_port 0 picks a free port
+
+    @property
+    def passbook_base(self) -> str | None:
+        """The base URL of receipt QR links (public_base, else server_url; no trailing /)."""
+        base = self.public_base or self.server_url
+        return base.rstrip("/") if base else None
 
 
 class BridgeSettings(_Base):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -294,6 +295,21 @@ class GradedBy(_Body):
         return self
 
 
+# ≥ 128 random bits, URL-safe base64 (secrets.token_urlsafe(16) gives 22 characters).
+PassbookToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,86}$")]
+PASSBOOK_TOKEN_BYTES = 16
+
+
+def new_passbook_token() -> str:
+    """A fresh receipt-QR key: 128 bits from the OS's secure random source."""
+    return secrets.token_urlsafe(PASSBOOK_TOKEN_BYTES)
+
+
+def passbook_path(token: str) -> str:
+    """The passbook page of a token, relative to a server's public base URL."""
+    return f"/p/{token}"
+
+
 class LotRecord(_Body):
     """One lot as the edge recorded it. Identity is ``id``; content is everything else."""
 
@@ -313,6 +329,10 @@ class LotRecord(_Body):
     captured_at: AwareDatetime
     cold_room: Ident | None = None
     operator: str | None = Field(default=None, max_length=100)
+    # The receipt QR's passbook key, made at the edge (``new_passbook_token``). A credential,
+    # not lot content: left out of the content hash and of what the edge publishes; the
+    # server keeps only its SHA-256. Older edges send none.
+    passbook_token: PassbookToken | None = None
 
     @model_validator(mode="after")
     def _net_is_gross_minus_tare(self) -> LotRecord:
@@ -324,10 +344,14 @@ class LotRecord(_Body):
 
     def content_hash(self) -> str:
         """SHA-256 over the canonical JSON of the lot: equal content ⇔ equal hash."""
-        doc = self.model_dump(mode="json")
+        doc = self.public_doc()
         doc["captured_at"] = self.captured_at.timestamp()  # one instant, any zone spelling
         blob = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def public_doc(self) -> dict[str, Any]:
+        """The lot as JSON without its passbook token (for MQTT, logs and views)."""
+        return self.model_dump(mode="json", exclude={"passbook_token"})
 
 
 class AlarmRecord(_Body):

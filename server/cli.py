@@ -161,6 +161,26 @@ def add_user(
     typer.echo(f"用户已创建 / user created: {name} (id {uid}, {role})")
 
 
+@server_app.command("revoke-passbook")
+def revoke_passbook(
+    farmer: Annotated[str, typer.Argument(help="农户编号 / farmer id")],
+    by: Annotated[str, typer.Option(help="操作人 / who revokes (audit log)")] = "cli",
+    db: DbOpt = None,
+) -> None:
+    """Revoke a farmer's passbook links: the QR codes on their receipts stop opening."""
+    from server.core.errors import DomainError
+    from server.passbook.service import revoke_farmer
+
+    try:
+        with _session(db) as session:
+            count = revoke_farmer(session, farmer_id=farmer, actor=by)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(
+        f"已作废农户 {farmer} 的 {count} 个查询链接 / revoked {count} passbook link(s) of {farmer}"
+    )
+
+
 @payouts_app.command("run")
 def run(
     cooperative: Annotated[str, typer.Option(help="合作社编号 / cooperative id")],

@@ -7,6 +7,7 @@ from server.coldchain.models import Alarm, ClimateMinute, LotColdStay
 from server.contracts.models import Contract
 from server.farmers.models import Buyer, Farmer
 from server.lots.models import Lot, LotPart
+from server.passbook.models import PassbookRevocation, PassbookToken
 from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
 from server.photos.models import LotPhoto, Photo
 from server.pricing.models import MarketPrice
@@ -27,6 +28,8 @@ __all__ = [
     "LotPhoto",
     "MarketPrice",
     "PaidLot",
+    "PassbookRevocation",
+    "PassbookToken",
     "PayoutAdjustment",
     "PayoutRun",
     "Photo",

@@ -31,6 +31,7 @@ class ReceiptData:
     lot: wire.LotRecord
     farmer_name: str | None
     estimate: PriceEstimate | None
+    passbook_base: str | None = None  # the server's public base URL (EdgeSettings)
 
 
 @lru_cache(maxsize=8)
@@ -99,7 +100,21 @@ def receipt_lines(data: ReceiptData) -> list[tuple[str, int]]:
     if lot.operator:
         lines.append((f"操作员 Operator：{lot.operator}", 22))
     lines.append((f"批次号 Lot：{lot.id}", 18))
+    if lot.passbook_token and data.passbook_base:
+        lines.append(("手机扫码查看本批次和交售记录 / scan: your passbook", 22))
     return lines
+
+
+def qr_text(data: ReceiptData) -> str:
+    """What the QR code carries: the farmer's passbook link ``{base}/p/{token}``.
+
+    A lot recorded before passbook tokens (or an edge with no server URL) has no link to
+    give; its QR then carries the lot id, as receipts did before.
+    """
+    token = data.lot.passbook_token
+    if token and data.passbook_base:
+        return data.passbook_base.rstrip("/") + wire.passbook_path(token)
+    return str(data.lot.id)
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont) -> list[str]:
@@ -128,7 +143,7 @@ def render_receipt(data: ReceiptData) -> Image.Image:
             height += int(size * 1.35)
     # A 4-module quiet zone, as the QR spec asks: phones then read it off thermal paper.
     qr = qrcode.QRCode(border=4, box_size=7, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    qr.add_data(str(data.lot.id))
+    qr.add_data(qr_text(data))
     qr.make(fit=True)
     qr_img = qr.make_image(fill_color="black", back_color="white").get_image().convert("L")
     height += 8

@@ -28,12 +28,14 @@ class ReceiptWorker:
         station: str,
         base_dir: Path,
         printer: str | None = None,
+        passbook_base: str | None = None,
     ) -> None:
         self._store = store
         self._directory = directory
         self._station = station
         self.base_dir = Path(base_dir)
         self._printer_spec = printer
+        self._passbook_base = passbook_base
         self._printer: object | None = None
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -92,7 +94,9 @@ class ReceiptWorker:
             net_g=lot.net_g,
             captured_at=lot.captured_at,
         )
-        data = ReceiptData(self._station, lot, hint.name if hint else None, estimate)
+        data = ReceiptData(
+            self._station, lot, hint.name if hint else None, estimate, self._passbook_base
+        )
         image = render_receipt(data)
         png, pdf = receipt_paths(self.base_dir, lot)
         save_receipt(image, png, pdf)

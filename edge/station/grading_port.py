@@ -98,6 +98,10 @@ def to_grading(frame: bytes, received_ms: int, result: dict[str, Any]) -> Gradin
     except ValueError:
         return Grading(sha, received_ms, None, name, version, error="grader gave no lot grade")
     items = [i for i in result.get("items") or [] if isinstance(i, dict)][:500]
+    scale = result.get("mm_per_px")
+    if isinstance(scale, int | float) and not isinstance(scale, bool) and scale > 0:
+        # kept per item so a lot's photo can be outlined later (the server's passbook)
+        items = [{**i, "mm_per_px": scale} for i in items]
     flags = [str(f) for f in result.get("flags") or []]
     if result.get("marker") is False:
         flags.append("no_marker")

@@ -539,6 +539,8 @@ class Station:
                 captured_at=pending.captured_at,
                 cold_room=lane.cfg.cold_room,
                 operator=lane.operator or (AUTO_OPERATOR if self._settings.auto_confirm else None),
+                # made here, offline: the receipt printed now carries the passbook link
+                passbook_token=wire.new_passbook_token(),
             )
         except ValueError as exc:
             raise WorkflowError(f"批次数据无效 / lot is not valid: {exc}") from exc

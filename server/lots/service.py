@@ -22,6 +22,7 @@ from server.audit.service import record
 from server.core.db import bulk_insert, in_values, utcnow
 from server.core.errors import Invalid, InvalidState, NotFound
 from server.lots.models import Lot, LotPart
+from server.passbook.service import register_tokens
 from server.pricing.rule import PriceResult, price_lot
 from server.pricing.service import (
     ContractBook,
@@ -225,6 +226,8 @@ def _store_new(
     bulk_insert(session, _LOTS, lot_rows)
     bulk_insert(session, _PARTS, part_rows)
     apply_deltas(session, deltas)
+    # after the lots (a token row references its lot); the hash only, never the token
+    register_tokens(session, lots=[lots[i] for i in fresh], now=now)
 
 
 # The look-ups below use the tables' Core columns: same SQL, without the ORM's statement

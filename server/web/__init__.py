@@ -15,7 +15,17 @@ from server.web.pages import HERE
 
 # Router modules of server/web (each has ``router``); a missing one is skipped so page
 # groups can land one by one.
-_routers = ("session", "runs", "lots", "photos", "intake", "contracts", "prices", "coldchain")
+_routers = (
+    "session",
+    "runs",
+    "lots",
+    "photos",
+    "intake",
+    "contracts",
+    "prices",
+    "coldchain",
+    "passbook",
+)
 
 
 def mount_pages(app: FastAPI) -> None:

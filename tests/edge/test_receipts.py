@@ -59,22 +59,40 @@ def test_cjk_glyphs_are_real_not_tofu() -> None:
     assert len(set(masks.values())) == 5  # missing glyphs would all be the same box
 
 
-def test_qr_code_decodes_to_lot_id() -> None:
-    data = _data(None)
-    img = render_receipt(data)
-    assert img.width == 576
+BASE_URL = "https://gf.example.org/coop"
+
+
+def decode_qr(img: Image.Image) -> set[str]:
+    """What OpenCV reads off a receipt image (two decoders: each misses a few on its own)."""
     gray = np.array(img.convert("L"))
-    # Two OpenCV decoders: each misses a small share of codes on its own.
-    decoded = {
+    return {
         cv2.QRCodeDetectorAruco().detectAndDecode(gray)[0],
         cv2.QRCodeDetector().detectAndDecode(gray)[0],
     }
-    assert str(data.lot.id) in decoded
+
+
+def test_qr_code_carries_the_passbook_link() -> None:
+    token = wire.new_passbook_token()
+    lot = make_lot(0, gross_g=12840, tare_g=500, passbook_token=token)
+    img = render_receipt(ReceiptData("st1", lot, "张三", None, BASE_URL + "/"))
+    assert img.width == 576
+    assert f"{BASE_URL}/p/{token}" in decode_qr(img)
+    lines = "\n".join(t for t, _ in receipt_lines(ReceiptData("st1", lot, None, None, BASE_URL)))
+    assert "scan: your passbook" in lines
+    assert token not in lines  # the token is in the QR code only
+
+
+def test_qr_code_without_a_link_carries_the_lot_id() -> None:
+    # a lot recorded before passbook tokens, or an edge that knows no server URL
+    data = _data(None)
+    assert str(data.lot.id) in decode_qr(render_receipt(data))
+    keyed = make_lot(0, passbook_token=wire.new_passbook_token())
+    assert str(keyed.id) in decode_qr(render_receipt(ReceiptData("st1", keyed, None, None)))
 
 
 def test_worker_saves_png_and_pdf_and_prints(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path / "edge.db")
-    lot = make_lot(1)
+    lot = make_lot(1, passbook_token=wire.new_passbook_token())
     store.record_lot(lot, lane="lane1")
     directory = Directory(
         wire.StationDirectory(
@@ -82,13 +100,19 @@ def test_worker_saves_png_and_pdf_and_prints(tmp_path: Path) -> None:
         )
     )
     worker = ReceiptWorker(
-        store=store, directory=directory, station="st1", base_dir=tmp_path, printer="dummy"
+        store=store,
+        directory=directory,
+        station="st1",
+        base_dir=tmp_path,
+        printer="dummy",
+        passbook_base=BASE_URL,
     )
     png, pdf = worker.make(str(lot.id)) or (None, None)
     assert png is not None
     assert pdf is not None
     with Image.open(png) as im:
         assert im.width == 576
+        assert f"{BASE_URL}/p/{lot.passbook_token}" in decode_qr(im)
     assert pdf.read_bytes().startswith(b"%PDF")
     assert worker.printed == 1
     stored = store.get_lot(str(lot.id))
