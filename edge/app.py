@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -263,6 +264,13 @@ class EdgeNode:
         if self._sync is not None:
             self._sync.wake()
 
+    def reprint_receipt(self, lot_id: str) -> bool:
+        """Make and print a stored lot's receipt again (False: unknown lot, no receipts)."""
+        if self._receipts is None or not self.store.mark_receipt_pending(lot_id):
+            return False
+        self._receipts.submit(lot_id)
+        return True
+
     def receipt_paths(self, lot: wire.LotRecord) -> tuple[Path, Path]:
         from edge.receipts.render import receipt_paths
 
@@ -339,6 +347,26 @@ class EdgeNode:
                 return
             state = self._monitor.to_state()
         self.store.put(MONITOR_STATE_KEY, state)
+
+    def ack_alarm(self, alarm_id: str, operator: str) -> wire.AlarmRecord | None:
+        """An operator acknowledged an alarm (active, or cleared since): the record with
+        who and when is kept and queued for the server. None: no such alarm."""
+        with self._monitor_lock:
+            record = self._monitor.ack(alarm_id, operator, now_ms()) if self._monitor else None
+        if record is None:
+            stored = self.store.alarm(alarm_id)
+            if stored is None:
+                return None
+            if stored.acked_by is not None:
+                return stored
+            at = max(datetime.now(UTC), stored.started_at)
+            later = max(at, stored.updated_at)
+            record = stored.model_copy(
+                update={"acked_by": operator, "acked_at": at, "updated_at": later}
+            )
+        self.store.record_alarm(record)
+        self.wake_sync()
+        return record
 
     def _alarm_events(self, events: list[AlarmEvent]) -> None:
         for ev in events:

@@ -12,7 +12,17 @@ ConfigOpt = Annotated[Path | None, typer.Option(help="TOML 配置文件 config f
 DataDirOpt = Annotated[Path | None, typer.Option(help="本地数据目录 local data dir")]
 
 
-def edge(
+edge_app = typer.Typer(
+    name="edge",
+    help="边缘节点 Run a station's edge node (no sub-command), or manage its console.",
+    invoke_without_command=True,
+    rich_markup_mode="rich",
+)
+
+
+@edge_app.callback()
+def edge_main(
+    ctx: typer.Context,
     station: Annotated[str | None, typer.Option(help="站点编号 station id")] = None,
     mqtt: Annotated[
         str | None, typer.Option(help="MQTT broker URL, mqtt://host:port or embedded://")
@@ -34,6 +44,34 @@ def edge(
     ] = False,
 ) -> None:
     """Run a station's edge node: scales, camera grading, cold rooms, outbox sync."""
+    if ctx.invoked_subcommand is not None:
+        return
+    edge(
+        station=station,
+        mqtt=mqtt,
+        server=server,
+        api_key=api_key,
+        config=config,
+        data_dir=data_dir,
+        http_port=http_port,
+        auto_confirm=auto_confirm,
+        verbose=verbose,
+    )
+
+
+def edge(
+    *,
+    station: str | None = None,
+    mqtt: str | None = None,
+    server: str | None = None,
+    api_key: str | None = None,
+    config: Path | None = None,
+    data_dir: Path | None = None,
+    http_port: int | None = None,
+    auto_confirm: bool | None = None,
+    verbose: bool = False,
+) -> None:
+    """Run the edge node until SIGINT/SIGTERM."""
     import logging
     import signal
     import threading
@@ -85,6 +123,43 @@ def edge(
     finally:
         node.stop()
         typer.echo("边缘节点已停止 / edge node stopped")
+
+
+@edge_app.command("set-pin")
+def set_pin(
+    name: Annotated[str, typer.Argument(help="操作员姓名 operator name")],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """设置操作员 PIN 码 Set an operator's console PIN (4–8 digits, asked for, never an argument).
+
+    Typed twice at a terminal; read from the first line of stdin when piped.
+    """
+    import sys
+
+    from edge.console.auth import PinError
+    from edge.console.auth import set_pin as store_pin
+    from edge.outbox.store import EdgeStore
+    from gongfang.settings import ConfigError, EdgeSettings
+
+    try:
+        settings = EdgeSettings.load(config, data_dir=data_dir)
+    except (ConfigError, ValueError) as exc:
+        typer.echo(f"配置错误 / configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if sys.stdin.isatty():
+        pin = typer.prompt("PIN", hide_input=True, confirmation_prompt=True)
+    else:
+        pin = sys.stdin.readline().strip()
+    store = EdgeStore(Path(settings.data_dir) / "edge.db")
+    try:
+        store_pin(store, name, pin)
+    except PinError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    typer.echo(f"已设置 {name.strip()} 的 PIN 码 / PIN set for {name.strip()}")
 
 
 def export_photos(

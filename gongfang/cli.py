@@ -26,7 +26,7 @@ app = typer.Typer(
 
 app.add_typer(server_cli.server_app, name="server")
 app.add_typer(server_cli.payouts_app, name="payouts")
-app.command("edge")(edge_cli.edge)
+app.add_typer(edge_cli.edge_app, name="edge")
 app.command("export-photos")(edge_cli.export_photos)
 app.command("bridge")(bridge_cli.bridge)
 app.command("simulate")(bridge_cli.simulate)

@@ -355,7 +355,8 @@ class LotRecord(_Body):
 
 
 class AlarmRecord(_Body):
-    """A cold-chain alarm as the edge raised it; re-sent with ``cleared_at`` when it clears."""
+    """A cold-chain alarm as the edge raised it; re-sent with ``cleared_at`` when it clears
+    and with ``acked_by``/``acked_at`` when an operator acknowledges it."""
 
     id: uuid.UUID
     station: Ident
@@ -367,6 +368,9 @@ class AlarmRecord(_Body):
     cleared_at: AwareDatetime | None = None
     peak_value: float | None = None
     message: str = Field(default="", max_length=500)
+    # Who acknowledged it on the station console, and when (re-sent like a clearing).
+    acked_by: str | None = Field(default=None, min_length=1, max_length=100)
+    acked_at: AwareDatetime | None = None
 
 
 class ClimateSummary(_Body):

@@ -254,6 +254,23 @@ class ColdChainMonitor:
     def active_alarms(self) -> list[wire.AlarmRecord]:
         return [st.alarm for r in self._rooms.values() for st in r.rules.values() if st.alarm]
 
+    def ack(self, alarm_id: str, operator: str, at_ms: int) -> wire.AlarmRecord | None:
+        """An operator acknowledged an active alarm: the record carries who and when (its
+        later updates too); None if no active alarm has that id."""
+        for r in self._rooms.values():
+            for st in r.rules.values():
+                if st.alarm is not None and str(st.alarm.id) == alarm_id:
+                    at = _dt(max(at_ms, _ms(st.alarm.started_at)))
+                    st.alarm = st.alarm.model_copy(
+                        update={
+                            "acked_by": operator,
+                            "acked_at": at,
+                            "updated_at": max(at, st.alarm.updated_at),
+                        }
+                    )
+                    return st.alarm
+        return None
+
     def snapshot(self) -> dict[str, RoomState]:
         return {
             name: RoomState(

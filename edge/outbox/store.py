@@ -11,7 +11,8 @@ cold-room stay; closing it queues a ``stay`` entry), ``outbox`` (what still
 has to reach the server, in order), ``parked`` (what the server refused: kept for a
 person, never retried in a loop), ``alarms``, ``climate`` (minute summaries),
 ``pending_lots`` (weighed crates waiting for the operator's confirmation, so a restart
-brings them back), ``kv`` (directory cache, monitor state, last sync…).
+brings them back), ``operators`` (console sign-in: name and PIN hash, set locally or
+from the server), ``kv`` (directory cache, monitor state, last sync…).
 """
 
 from __future__ import annotations
@@ -87,6 +88,12 @@ CREATE TABLE IF NOT EXISTS pending_lots (
     lane TEXT NOT NULL,
     body TEXT NOT NULL,
     created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operators (
+    name TEXT PRIMARY KEY,
+    pin_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
@@ -251,6 +258,15 @@ class EdgeStore:
         )
         return [StoredLot(wire.LotRecord.model_validate_json(r), ln, bool(d)) for r, ln, d in rows]
 
+    def lots_since(self, since_ms: int, limit: int = 5000) -> list[StoredLot]:
+        """Lots captured at or after ``since_ms``, newest first (the console's day list)."""
+        rows = self._query(
+            "SELECT record, lane, receipt_done FROM lots WHERE captured_ms >= ?"
+            " ORDER BY captured_ms DESC, id LIMIT ?",
+            (since_ms, limit),
+        )
+        return [StoredLot(wire.LotRecord.model_validate_json(r), ln, bool(d)) for r, ln, d in rows]
+
     def all_lots(self) -> list[wire.LotRecord]:
         rows = self._query("SELECT record FROM lots ORDER BY captured_ms, id")
         return [wire.LotRecord.model_validate_json(r) for (r,) in rows]
@@ -264,6 +280,12 @@ class EdgeStore:
     def mark_receipt_done(self, lot_id: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE lots SET receipt_done = 1 WHERE id = ?", (lot_id,))
+
+    def mark_receipt_pending(self, lot_id: str) -> bool:
+        """Make (and print) a lot's receipt again: the operator asked for a reprint."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE lots SET receipt_done = 0 WHERE id = ?", (lot_id,))
+            return cur.rowcount > 0
 
     # ------------------------------------------------------------ pending lots
 
@@ -389,6 +411,17 @@ class EdgeStore:
                         (key, body, now_ms()),
                     )
 
+    def alarm(self, alarm_id: str) -> wire.AlarmRecord | None:
+        rows = self._query("SELECT record FROM alarms WHERE id = ?", (alarm_id,))
+        return wire.AlarmRecord.model_validate_json(rows[0][0]) if rows else None
+
+    def climate_since(self, room: str, since_ms: int) -> list[wire.ClimateSummary]:
+        rows = self._query(
+            "SELECT body FROM climate WHERE room = ? AND minute_ms >= ? ORDER BY minute_ms",
+            (room, since_ms),
+        )
+        return [wire.ClimateSummary.model_validate_json(b) for (b,) in rows]
+
     def active_alarms(self) -> list[wire.AlarmRecord]:
         rows = self._query("SELECT record FROM alarms WHERE active = 1 ORDER BY updated_ms")
         return [wire.AlarmRecord.model_validate_json(r) for (r,) in rows]
@@ -464,6 +497,24 @@ class EdgeStore:
         counts["total"] = sum(counts.values())
         counts["parked"] = int(self._query("SELECT count(*) FROM parked")[0][0])
         return counts
+
+    # ------------------------------------------------------------ console operators
+
+    def set_operator(self, name: str, pin_hash: str, *, source: str = "local") -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO operators (name, pin_hash, source, updated_ms) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET pin_hash = excluded.pin_hash,"
+                " source = excluded.source, updated_ms = excluded.updated_ms",
+                (name, pin_hash, source, now_ms()),
+            )
+
+    def operator_pin_hash(self, name: str) -> str | None:
+        rows = self._query("SELECT pin_hash FROM operators WHERE name = ?", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def operator_names(self) -> list[str]:
+        return [str(r[0]) for r in self._query("SELECT name FROM operators ORDER BY name")]
 
     # ------------------------------------------------------------ key/value
 

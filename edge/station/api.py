@@ -17,8 +17,10 @@ The web console (a later issue) is built on these routes:
   ``POST /api/parked/{seq}/retry`` sends one again once its cause is fixed.
 
 Errors answer ``{"detail": "中文 / English"}`` with 404 (unknown lane or lot), 409 (the
-action does not fit the lane's state), 422 (bad fields, from FastAPI) or 503 (the local
-database could not be written; the lot stays pending).
+action does not fit the lane's state), 422 (bad fields; never echoing what was posted),
+413 (body too large), 401 (bound beyond loopback and not signed in: see
+:mod:`edge.console.guard`), 403 (another Origin) or 503 (the local database could not be
+written; the lot stays pending). The station console's pages live under ``/console``.
 """
 
 from __future__ import annotations
@@ -181,6 +183,9 @@ def build_app(node: EdgeNode) -> FastAPI:
                 await ws.send_text(json.dumps(doc, ensure_ascii=False, default=str))
                 await asyncio.sleep(1.0)
 
+    from edge.console.mount import install_console
+
+    install_console(app, node)  # the pages, and the guards in front of all these routes
     return app
 
 

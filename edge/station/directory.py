@@ -61,6 +61,22 @@ class Directory:
                 return f
         return None
 
+    def search(self, text: str, limit: int = 8) -> list[wire.FarmerHint]:
+        """Farmers whose id or card code starts with, or whose name holds, the text."""
+        q = text.strip().casefold()
+        if not q:
+            return []
+        with self._lock:
+            farmers = self._dir.farmers if self._dir else []
+        found = [
+            f
+            for f in farmers
+            if f.id.casefold().startswith(q)
+            or (f.card_code or "").casefold().startswith(q)
+            or q in (f.name or "").casefold()
+        ]
+        return found[:limit]
+
     def estimate(
         self,
         *,

@@ -246,6 +246,11 @@ class Station:
         with self._lock:
             return len(self._lane(lane).pending)
 
+    def pending_lot(self, lane: str, lot_id: str) -> PendingLot | None:
+        """One pending lot of a lane (its grading items, for the console's photo)."""
+        with self._lock:
+            return next((p for p in self._lane(lane).pending if str(p.lot_id) == lot_id), None)
+
     def _lane(self, lane: str) -> LaneState:
         state = self._lanes.get(lane)
         if state is None:
@@ -584,6 +589,8 @@ class Station:
                     "weight_g": s.weight_g,
                     "weight_ts_ms": s.weight_ts_ms,
                     "weight_status": s.weight_status,
+                    # a load settled and still on the platform (the console's "stable")
+                    "settled": s.loaded and not s.detector.armed,
                     "farmer": None
                     if s.farmer is None
                     else {"id": s.farmer.id, "name": s.farmer.name, "verified": s.farmer.verified},

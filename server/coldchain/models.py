@@ -24,6 +24,8 @@ class Alarm(Base):
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     peak_value: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str] = mapped_column(String(500))
+    acked_by: Mapped[str | None] = mapped_column(String(100))  # on the station console
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ClimateMinute(Base):

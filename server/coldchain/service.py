@@ -59,6 +59,8 @@ def _copy(row: Alarm, rec: AlarmRecord) -> None:
     row.cleared_at = rec.cleared_at
     row.peak_value = rec.peak_value
     row.message = rec.message
+    if rec.acked_by is not None:  # an acknowledgement is never taken back by a later copy
+        row.acked_by, row.acked_at = rec.acked_by, rec.acked_at
 
 
 def _same(row: Alarm, rec: AlarmRecord) -> bool:
@@ -69,6 +71,7 @@ def _same(row: Alarm, rec: AlarmRecord) -> bool:
         and row.cleared_at == rec.cleared_at
         and row.peak_value == rec.peak_value
         and row.message == rec.message
+        and (rec.acked_by is None or (row.acked_by, row.acked_at) == (rec.acked_by, rec.acked_at))
     )
 
 

@@ -28,6 +28,8 @@ class AlarmOut(BaseModel):
     cleared_at: datetime | None
     peak_value: float | None
     message: str
+    acked_by: str | None = None
+    acked_at: datetime | None = None
 
 
 class ClimateOut(BaseModel):
@@ -66,6 +68,8 @@ def alarms(
             cleared_at=a.cleared_at,
             peak_value=a.peak_value,
             message=a.message,
+            acked_by=a.acked_by,
+            acked_at=a.acked_at,
         )
         for a in alarms_for(session, station_ids=stations, room=room, active=active)
     ]

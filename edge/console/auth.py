@@ -1,0 +1,133 @@
+"""Operator PINs and the signed session cookie of the station console.
+
+PINs are 4–8 digits, kept only as Argon2 hashes in the edge database (``operators``),
+set with ``gongfang edge set-pin NAME`` on the box. Argon2 runs with a small memory cost
+(19 MiB, OWASP's minimum) so a sign-in does not grow the edge's footprint by the default
+64 MiB; a PIN is guessable anyway, so wrong PINs are also rate-limited per name.
+
+The session is an HttpOnly cookie signed with a per-install secret kept in the data
+folder (``console_secret``, mode 0600), valid for one shift.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+SESSION_COOKIE = "gf_op"
+SESSION_MAX_AGE_S = 12 * 3600  # one shift
+PIN_RE = re.compile(r"^[0-9]{4,8}$")
+NAME_MAX = 100
+MAX_FAILURES = 5
+LOCKOUT_S = 60.0
+SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
+
+_hasher = PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),))
+
+
+class PinStore(Protocol):
+    def set_operator(self, name: str, pin_hash: str, *, source: str = "local") -> None: ...
+    def operator_pin_hash(self, name: str) -> str | None: ...
+    def operator_names(self) -> list[str]: ...
+
+
+class PinError(ValueError):
+    """A name or PIN that cannot be set."""
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > NAME_MAX or any(c in name for c in "\r\n\t"):
+        raise PinError("操作员姓名须为 1–100 个字符 / operator name must be 1–100 characters")
+    return name
+
+
+def set_pin(store: PinStore, name: str, pin: str) -> None:
+    """Hash and keep an operator's PIN (a new operator, or a new PIN)."""
+    name = check_name(name)
+    if not PIN_RE.fullmatch(pin):
+        raise PinError("PIN 须为 4–8 位数字 / the PIN must be 4–8 digits")
+    store.set_operator(name, _hasher.hash(pin), source="local")
+
+
+class SignIn:
+    """Checks PINs, with a lockout after repeated failures for one name."""
+
+    def __init__(self, store: PinStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def names(self) -> list[str]:
+        return self._store.operator_names()
+
+    def locked(self, name: str) -> bool:
+        with self._lock:
+            count, since = self._failures.get(name, (0, 0.0))
+            return count >= MAX_FAILURES and time.monotonic() - since < LOCKOUT_S
+
+    def check(self, name: str, pin: str) -> bool:
+        """True when the PIN is the operator's; a locked name is refused unchecked."""
+        if self.locked(name):
+            return False
+        stored = self._store.operator_pin_hash(name)
+        ok = False
+        if stored is not None and PIN_RE.fullmatch(pin):
+            try:
+                ok = _hasher.verify(pin, stored)
+            except Exception:  # a hash this version cannot read: refused, not a crash
+                ok = False
+        with self._lock:
+            if ok:
+                self._failures.pop(name, None)
+            elif len(self._failures) < 1000:  # names come from the form: keep it bounded
+                count, _ = self._failures.get(name, (0, 0.0))
+                self._failures[name] = (count + 1, time.monotonic())
+        return ok
+
+
+def load_secret(data_dir: Path) -> str:
+    """The install's signing secret, made on first use (readable by the edge user only)."""
+    path = Path(data_dir) / SECRET_FILE
+    try:
+        text = path.read_text(encoding="ascii").strip()
+        if len(text) >= 32:
+            return text
+    except (OSError, UnicodeDecodeError):
+        pass
+    text = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(text)
+    return text
+
+
+class Sessions:
+    """Signs and reads the operator cookie."""
+
+    def __init__(self, secret: str) -> None:
+        self._s = URLSafeTimedSerializer(secret, salt="gf-console-operator")
+
+    def make(self, operator: str) -> str:
+        return self._s.dumps({"op": operator})
+
+    def operator(self, cookie: str | None) -> str | None:
+        """The signed-in operator's name, or None (no cookie, forged, expired)."""
+        if not cookie:
+            return None
+        try:
+            doc = self._s.loads(cookie, max_age=SESSION_MAX_AGE_S)
+        except BadSignature:
+            return None
+        op = doc.get("op") if isinstance(doc, dict) else None
+        return op if isinstance(op, str) and op else None
