@@ -27,6 +27,7 @@ from server.passbook import queries
 from server.passbook.estimate import estimate_for
 from server.passbook.models import PassbookToken
 from server.passbook.service import open_token
+from server.pricing.rule import NO_CONTRACT, NO_MARKET_OVER_QUOTA, NO_PRICE
 from server.web.errors import one_language
 from server.web.pages import render
 
@@ -43,6 +44,36 @@ def _page(request: Request, name: str, ctx: dict[str, object], status: int = 200
     response = render(request, name, ctx, status=status)
     response.headers.update(_HEADERS)
     return response
+
+
+# The price rule writes its explanations in Chinese (they are stored with each priced part);
+# an English page reads them through this glossary: the numbers are the same either way.
+_GLOSSARY: tuple[tuple[str, str], ...] = (
+    *((r, r.split(" / ", 1)[1]) for r in (NO_CONTRACT, NO_PRICE, NO_MARKET_OVER_QUOTA)),
+    ("等外：拒收价", "below grade: reject price"),
+    ("（不计配额）", " (not counted toward the quota)"),
+    ("配额内", "within the quota"),
+    ("超出配额", "beyond the quota"),
+    ("无市场价", "no market price"),
+    ("无保底价", "no floor price"),
+    ("保底价", "floor"),
+    ("市场价", "market"),
+    ("人工定价", "priced by hand"),
+    ("原因 / was:", "was:"),
+    ("；", "; "),
+    ("：", ": "),
+    ("（", " ("),
+    ("）", ")"),
+)
+
+
+def explain(text: str, lang: str) -> str:
+    """A stored price explanation in the page's language."""
+    if lang == "zh":
+        return text
+    for zh, en in _GLOSSARY:
+        text = text.replace(zh, en)
+    return text
 
 
 def not_found(request: Request) -> HTMLResponse:
@@ -100,6 +131,7 @@ def _lot_page(
         "opened": lot_id == key.lot_id,
         "estimate": est,
         "unpriced_reason": one_language(reason, lang) if reason else "",
+        "explain": lambda text: explain(text, lang),
         "photo_url": f"/p/{token}/lots/{lot_id}/photo.jpg" if view.photo else None,
     }
     return _page(request, "passbook_lot.html", ctx)
