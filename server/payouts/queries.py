@@ -248,11 +248,21 @@ def run_review_line(session: Session, *, run: PayoutRun, farmer: Farmer) -> Revi
 
 def farmer_adjustments(
     session: Session, *, run: PayoutRun, farmer_id: str | None = None
-) -> list[PayoutAdjustment]:
-    stmt = select(PayoutAdjustment).where(PayoutAdjustment.run_id == run.id)
+) -> list[tuple[PayoutAdjustment, str]]:
+    """A run's adjustments (one farmer's, or all), oldest first, with the farmer's name."""
+    stmt = (
+        select(PayoutAdjustment, Farmer.name)
+        .join(Farmer, Farmer.id == PayoutAdjustment.farmer_id)
+        .where(PayoutAdjustment.run_id == run.id)
+    )
     if farmer_id is not None:
         stmt = stmt.where(PayoutAdjustment.farmer_id == farmer_id)
-    return list(session.scalars(stmt.order_by(PayoutAdjustment.id)))
+    return [(a, str(n)) for a, n in session.execute(stmt.order_by(PayoutAdjustment.id))]
+
+
+def cooperative_name(session: Session, *, cooperative_id: str) -> str:
+    coop = session.get(Cooperative, cooperative_id)
+    return coop.name if coop else cooperative_id
 
 
 def _unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:

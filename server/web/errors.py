@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gongfang.web.i18n import request_lang
 from server.core.errors import DomainError, NotAuthenticated
+from server.web.pages import one_language as one_language  # re-exported for other page modules
 from server.web.pages import render
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,6 @@ _BODIES = {403: "error.forbidden_body", 404: "error.not_found_body", 500: "error
 def is_page(request: Request) -> bool:
     path = request.url.path
     return any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
-
-
-def one_language(message: str, lang: str) -> str:
-    """Domain messages read "中文 / English": show the half of the page's language."""
-    if " / " not in message:
-        return message
-    zh, en = message.split(" / ", 1)
-    return zh if lang == "zh" else en
 
 
 def _user(request: Request) -> object:

@@ -19,6 +19,17 @@ LOCALE = HERE / "locale"
 PAGES = Pages([TEMPLATES], Messages.load(LOCALE))
 
 
+def one_language(message: str, lang: str) -> str:
+    """Domain messages read "中文 / English": the half in the page's language."""
+    if " / " not in message:
+        return message
+    zh, en = message.split(" / ", 1)
+    return zh if lang == "zh" else en
+
+
+PAGES.env.filters["half"] = one_language
+
+
 def render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render a server page (``user`` and ``nav`` in ``ctx`` feed coop_base.html)."""
     return PAGES.render(request, name, ctx, status=status)

@@ -23,9 +23,8 @@ from server.core.errors import DomainError
 from server.core.metrics import PAYOUT_RUNS
 from server.payouts import queries, service
 from server.payouts.models import PayoutRun
-from server.web.errors import one_language
 from server.web.forms import FieldError, parse_date, parse_reason, parse_yuan
-from server.web.pages import render
+from server.web.pages import one_language, render
 from server.web.session import PageUser, PayoutPageUser, ReviewerPageUser
 
 router = APIRouter(include_in_schema=False)
@@ -170,6 +169,7 @@ def _run_page(
         "page": page,
         "pages": _pages(review.totals.farmers, LINES_PER_PAGE),
         "adjustments": queries.farmer_adjustments(session, run=run),
+        "coop_name": queries.cooperative_name(session, cooperative_id=run.cooperative_id),
         "is_staff": is_staff(user),
         "can_approve": user.role == "reviewer" and run.status == "draft" and not review.changed,
         "done": _done(done),

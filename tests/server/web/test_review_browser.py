@@ -86,7 +86,12 @@ def test_reviewer_reviews_approves_and_exports_and_a_clerk_cannot_approve(
     page = offline_page(width=1366, height=768)
     shots = Shots(page, base, shot)
     failed: list[str] = []  # sub-resources that answered an error
-    page.on("response", lambda r: r.status >= 400 and failed.append(r.url))
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            failed.append(response.url)
+
+    page.on("response", on_response)
 
     # Not signed in: the sign-in page, remembering where we were going.
     page.goto(f"{base}/coop/runs")
