@@ -2,8 +2,9 @@
 
 An in-process MQTT broker, the central server on SQLite, an edge node and the station
 simulator run together: farmers arrive, crates are weighed and graded by the ONNX models,
-lots sync to the server, which prices them under each farmer's contract; at the end a
-payout run is drafted and printed.
+lots sync to the server, which prices them under each farmer's contract; then a payout
+run is drafted and printed, and the three pages stay up (station console, cooperative
+review, a farmer's passbook: URLs and demo sign-ins printed) until Ctrl-C or --exit-after.
 """
 
 from __future__ import annotations
@@ -32,14 +33,32 @@ def demo(
         Path | None, typer.Option(help="Data folder (default: a new temporary folder).")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 240,
+    exit_after: Annotated[
+        float | None,
+        typer.Option(
+            "--exit-after",
+            min=0,
+            help="Stop this many seconds after the pages are up (default: keep them up "
+            "until Ctrl-C).",
+        ),
+    ] = None,
 ) -> None:
-    """Run a simulated station day on embedded defaults and say what happened."""
+    """Run a simulated station day on embedded defaults, say what happened, and keep the
+    station console, the cooperative review and a farmer passbook up (URLs printed)."""
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     console = Console()
     base = home or Path(tempfile.mkdtemp(prefix="gongfang-demo-"))
     base.mkdir(parents=True, exist_ok=True)
     try:
-        _run(console, base, farmers=farmers, speed=speed, seed=seed, timeout_s=timeout)
+        _run(
+            console,
+            base,
+            farmers=farmers,
+            speed=speed,
+            seed=seed,
+            timeout_s=timeout,
+            exit_after_s=exit_after,
+        )
     except _DemoFailed as exc:
         console.print(f"[red]✗ 演示未完成 / demo did not complete:[/] {exc}")
         raise typer.Exit(1) from None
@@ -54,11 +73,19 @@ def _ok(console: Console, zh: str, en: str) -> None:
 
 
 def _run(
-    console: Console, base: Path, *, farmers: int, speed: float, seed: int, timeout_s: float
+    console: Console,
+    base: Path,
+    *,
+    farmers: int,
+    speed: float,
+    seed: int,
+    timeout_s: float,
+    exit_after_s: float | None,
 ) -> None:
     from edge.app import EdgeNode
     from firmware_bridge.simulate.station import StationSimulator
     from gongfang.demo_bundle import COOPERATIVE, FARMERS, STATION, demo_bundle
+    from gongfang.demo_pages import print_pages, provision
     from gongfang.embedded_broker import EmbeddedBroker
     from gongfang.settings import EdgeSettings, ServerSettings
 
@@ -70,7 +97,9 @@ def _run(
     with EmbeddedBroker() as broker:
         _ok(console, f"内置 MQTT 代理已启动 {broker.url}", "embedded MQTT broker started")
         db_url = f"sqlite:///{base / 'server.db'}"
-        server_settings = ServerSettings.load(database_url=db_url, dev_mode=True)
+        server_settings = ServerSettings.load(
+            database_url=db_url, dev_mode=True, photos_dir=base / "photos"
+        )
         server = _ServerThread(server_settings).start()
         try:
             key = _provision(db_url, demo_bundle(today), STATION)
@@ -114,23 +143,44 @@ def _run(
                     f"simulator sent {summary.messages} messages in {summary.wall_s:.1f} s",
                 )
                 status = _wait_synced(node, summary.crates, deadline)
-            lots = status["lots_stored"]
-            _ok(
-                console,
-                f"边缘节点记录 {lots} 批次并已全部同步到服务器",
-                f"edge stored {lots} lots, outbox empty, all synced",
-            )
-            if status["for_operator"]:
-                n = len(status["for_operator"])
-                console.print(
-                    f"[yellow]![/] {n} 筐照片无法自动定级，等待操作员人工定级 / "
-                    f"{n} crate(s) could not be graded from the photo and wait for the operator"
+                lots = status["lots_stored"]
+                _ok(
+                    console,
+                    f"边缘节点记录 {lots} 批次并已全部同步到服务器",
+                    f"edge stored {lots} lots, outbox empty, all synced",
                 )
-            _report(console, db_url, COOPERATIVE, today)
-            console.print(f"\n数据目录 / data folder: {base}")
-            console.print(f"收购小票 / receipts: {base / 'edge' / 'receipts'}")
+                if status["for_operator"]:
+                    n = len(status["for_operator"])
+                    console.print(
+                        f"[yellow]![/] {n} 筐照片无法自动定级，等待操作员人工定级 / "
+                        f"{n} crate(s) could not be graded from the photo and wait for the "
+                        "operator"
+                    )
+                _report(console, db_url, COOPERATIVE, today)
+                pages = provision(
+                    db_url=db_url, cooperative=COOPERATIVE, node=node, server_url=server.url
+                )
+                console.print(f"\n数据目录 / data folder: {base}")
+                console.print(f"收购小票 / receipts: {base / 'edge' / 'receipts'}")
+                print_pages(console, pages)
+                _keep_up(console, exit_after_s)
         finally:
             server.stop()
+
+
+def _keep_up(console: Console, exit_after_s: float | None) -> None:
+    """Serve the pages until Ctrl-C, or for ``exit_after_s`` seconds."""
+    if exit_after_s is None:
+        console.print("\n按 Ctrl-C 停止 / press Ctrl-C to stop")
+    else:
+        console.print(f"\n{exit_after_s:g} 秒后停止 / stopping in {exit_after_s:g} s")
+    until = None if exit_after_s is None else time.monotonic() + exit_after_s
+    try:
+        while until is None or time.monotonic() < until:
+            time.sleep(0.2 if until is None else max(0.0, min(0.2, until - time.monotonic())))
+    except KeyboardInterrupt:
+        pass
+    _ok(console, "演示已停止", "demo stopped")
 
 
 def _provision(db_url: str, bundle: dict[str, Any], station: str) -> str:
