@@ -137,8 +137,13 @@ class SyncLoop:
     def state(self) -> dict[str, object]:
         with self._state_lock:
             doc = asdict(self._state)
-        doc["photos"] = None if self._photos is None else self._photos.stats()
+        doc["photos"] = self.photo_stats()
         return doc
+
+    def photo_stats(self) -> dict[str, int] | None:
+        """Photo uploads: waiting, uploaded, duplicate, skipped, refused, failed (None:
+        no photo store)."""
+        return None if self._photos is None else self._photos.stats()
 
     def _run(self) -> None:
         base = min(self._cfg.interval_s, 1.0)

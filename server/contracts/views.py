@@ -8,16 +8,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from server.audit.service import record
+from server.contracts import service
 from server.contracts.models import Contract
 from server.core.deps import (
     AdminUser,
     CurrentUser,
     SessionDep,
-    check_cooperative,
     scope_cooperative,
 )
-from server.core.errors import Conflict, Invalid
 from server.farmers.models import Farmer
 from server.importer import ContractIn, FloorIn
 
@@ -81,30 +79,4 @@ def list_contracts(
 
 @router.post("/contracts", response_model=ContractOut, status_code=201)
 def create_contract(body: ContractIn, session: SessionDep, admin: AdminUser) -> ContractOut:
-    farmer = session.get(Farmer, body.farmer)
-    if farmer is None:
-        raise Invalid(f"农户不存在 / unknown farmer {body.farmer!r}")
-    check_cooperative(admin, farmer.cooperative_id)
-    if session.get(Contract, body.id) is not None:
-        raise Conflict(f"合同已存在 / contract {body.id!r} exists")
-    contract = Contract(
-        id=body.id,
-        farmer_id=body.farmer,
-        product=body.product.value,
-        signed_on=body.signed_on,
-        valid_from=body.valid_from,
-        valid_to=body.valid_to,
-        floor_extra_fen_per_kg=body.floor_fen_per_kg.extra,
-        floor_class_i_fen_per_kg=body.floor_fen_per_kg.class_i,
-        floor_class_ii_fen_per_kg=body.floor_fen_per_kg.class_ii,
-        premium_pct=body.premium_pct,
-        quota_g=body.quota_g,
-        reject_fen_per_kg=body.reject_fen_per_kg,
-        quota_used_g=0,
-    )
-    session.add(contract)
-    record(
-        session, actor=admin.name, action="contract_created", entity="contract", entity_id=body.id
-    )
-    session.flush()
-    return ContractOut.of(contract)
+    return ContractOut.of(service.create_contract(session, user=admin, body=body))

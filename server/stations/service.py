@@ -94,3 +94,31 @@ def verify_station_key(session: Session, ident: StationIdentity) -> None:
     still = session.scalar(select(c.id).where(c.id == ident.id, c.api_key_hash == ident.key_hash))
     if still is None:
         raise NotAuthenticated("收购站密钥无效 / unknown station API key")
+
+
+def set_daily_target(
+    session: Session,
+    *,
+    station_id: str,
+    target_g: int | None,
+    cooperative_id: str | None,
+    actor: str,
+) -> Station:
+    """Set (or clear) a station's daily intake target; ``cooperative_id`` limits which
+    stations may be changed (``None``: any, for admins)."""
+    station = session.get(Station, station_id)
+    if station is None or (cooperative_id is not None and station.cooperative_id != cooperative_id):
+        raise NotFound(f"收购站不存在 / unknown station {station_id!r}")
+    if station.daily_target_g != target_g:
+        record(
+            session,
+            actor=actor,
+            action="station_target_set",
+            entity="station",
+            entity_id=station_id,
+            before_g=station.daily_target_g,
+            after_g=target_g,
+        )
+        station.daily_target_g = target_g
+    session.flush()
+    return station

@@ -64,6 +64,12 @@ def _loop(store: EdgeStore, srv: RealServer, photos: PhotoStore, t: CountingTran
     return SyncLoop(store=store, config=cfg, photos=photos, transport=t)
 
 
+def _stats(loop: SyncLoop) -> dict[str, int]:
+    stats = loop.photo_stats()
+    assert stats is not None
+    return stats
+
+
 def _drain(loop: SyncLoop, limit: int = 50) -> None:
     for _ in range(limit):
         if not loop.run_once():
@@ -95,7 +101,7 @@ def test_photos_follow_their_lots_once(tmp_path, server, store) -> None:
     _drain(loop)
     assert sorted(t.puts) == sorted(sha(f) for f in frames[:4])
     assert all(_on_server(tmp_path, f) for f in frames[:4])
-    stats = loop.state()["photos"]
+    stats = _stats(loop)
     assert stats == {
         "waiting": 0,
         "uploaded": 4,
@@ -143,7 +149,7 @@ def test_server_down_photos_wait_and_go_later(tmp_path, server, store) -> None:
     loop.run_once()  # the lot is accepted, its photo queued
     server.stop()
     assert loop.run_once() is False  # the upload fails: kept, no exception, lots unaffected
-    stats = loop.state()["photos"]
+    stats = _stats(loop)
     assert stats["waiting"] == 1
     assert stats["failed"] == 1
     # A new lot while the server is down still fails (and stays) as before.
@@ -151,11 +157,11 @@ def test_server_down_photos_wait_and_go_later(tmp_path, server, store) -> None:
     with pytest.raises(ServerUnreachableError):
         loop.run_once()
     server.start()
-    _drain_until(loop, lambda: loop.state()["photos"]["waiting"] == 0)
+    _drain_until(loop, lambda: _stats(loop)["waiting"] == 0)
     loop.stop()
     assert _on_server(tmp_path, frame)
     assert store.depth()["total"] == 0
-    assert loop.state()["photos"]["uploaded"] == 1
+    assert _stats(loop)["uploaded"] == 1
 
 
 def _drain_until(loop: SyncLoop, done, timeout_s: float = 10.0) -> None:
@@ -187,8 +193,8 @@ def test_refused_photo_is_counted_not_retried(tmp_path, server, store) -> None:
     _drain(loop)
     loop.stop()
     assert t.puts == [digest]
-    assert loop.state()["photos"]["refused"] == 1
-    assert loop.state()["photos"]["waiting"] == 0
+    assert _stats(loop)["refused"] == 1
+    assert _stats(loop)["waiting"] == 0
 
 
 def test_lots_synced_before_the_queue_are_backfilled_once(tmp_path, server, store) -> None:
