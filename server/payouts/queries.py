@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Subquery
 
 from server.coldchain.models import LotColdStay
 from server.core.errors import NotFound
@@ -140,65 +140,107 @@ def run_rows(session: Session, *, scope: str | None, limit: int = 200) -> list[R
     ]
 
 
-def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> RunReview:
-    """One page of a run's lines (by farmer id) and the totals of all its lines."""
+def _line_sums(run: PayoutRun) -> Subquery:
+    """(farmer_id, lots, net_g, amount_fen, adjustments_fen, late) per line of the run: its
+    lots and its adjustments together, so a farmer with only an adjustment has a line."""
     rl = _run_lots(run)
-    grouped = session.execute(
+    zero = literal(0)
+    rows = union_all(
         select(
-            rl.c.farmer_id,
-            func.count(),
-            func.coalesce(func.sum(rl.c.net_g), 0),
-            func.coalesce(func.sum(rl.c.amount_fen), 0),
-            func.coalesce(func.sum(case((rl.c.late, 1), else_=0)), 0),
-        ).group_by(rl.c.farmer_id)
-    ).all()
-    sums: dict[str, tuple[int, int, int]] = {}
-    late = 0
-    for farmer_id, n, net, amount, n_late in grouped:
-        sums[farmer_id] = (int(n), int(net), int(amount))
-        late += int(n_late)
-    adjustments: dict[str, int] = {
-        farmer_id: int(total or 0)
-        for farmer_id, total in session.execute(
-            select(PayoutAdjustment.farmer_id, func.sum(PayoutAdjustment.amount_fen))
-            .where(PayoutAdjustment.run_id == run.id)
-            .group_by(PayoutAdjustment.farmer_id)
+            rl.c.farmer_id.label("farmer_id"),
+            literal(1).label("lots"),
+            rl.c.net_g.label("net_g"),
+            rl.c.amount_fen.label("amount_fen"),
+            zero.label("adjustments_fen"),
+            case((rl.c.late, 1), else_=0).label("late"),
+        ),
+        select(
+            PayoutAdjustment.farmer_id, zero, zero, zero, PayoutAdjustment.amount_fen, zero
+        ).where(PayoutAdjustment.run_id == run.id),
+    ).subquery("line_rows")
+    return (
+        select(
+            rows.c.farmer_id,
+            func.sum(rows.c.lots).label("lots"),
+            func.sum(rows.c.net_g).label("net_g"),
+            func.sum(rows.c.amount_fen).label("amount_fen"),
+            func.sum(rows.c.adjustments_fen).label("adjustments_fen"),
+            func.sum(rows.c.late).label("late"),
         )
-    }
-    farmer_ids = sorted(set(sums) | set(adjustments))
-    lots = sum(s[0] for s in sums.values())
-    amount = sum(s[2] for s in sums.values())
-    totals = Totals(
-        farmers=len(farmer_ids),
-        lots=lots,
-        net_g=sum(s[1] for s in sums.values()),
-        amount_fen=amount,
-        adjustments_fen=sum(adjustments.values()),
+        .group_by(rows.c.farmer_id)
+        .subquery("line_sums")
     )
-    page_ids = farmer_ids[offset : offset + limit]
+
+
+def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> RunReview:
+    """One page of a run's lines (by farmer id) and the totals of all its lines.
+
+    One pass over the run's lots: the lines are grouped in SQL, the totals come with the
+    page's rows as window sums over every line, and only the page's rows reach Python.
+    """
+    g = _line_sums(run)
+    page = session.execute(
+        select(
+            g.c.farmer_id,
+            g.c.lots,
+            g.c.net_g,
+            g.c.amount_fen,
+            g.c.adjustments_fen,
+            func.count().over().label("t_farmers"),
+            func.sum(g.c.lots).over().label("t_lots"),
+            func.sum(g.c.net_g).over().label("t_net_g"),
+            func.sum(g.c.amount_fen).over().label("t_amount_fen"),
+            func.sum(g.c.adjustments_fen).over().label("t_adjustments_fen"),
+            func.sum(g.c.late).over().label("t_late"),
+        )
+        .order_by(g.c.farmer_id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    if page:
+        r = page[0]
+        totals = Totals(
+            farmers=int(r.t_farmers),
+            lots=int(r.t_lots or 0),
+            net_g=int(r.t_net_g or 0),
+            amount_fen=int(r.t_amount_fen or 0),
+            adjustments_fen=int(r.t_adjustments_fen or 0),
+        )
+        late = int(r.t_late or 0)
+    else:  # past the last page, or no lines at all: the totals on their own
+        t = session.execute(
+            select(
+                func.count(),
+                func.sum(g.c.lots),
+                func.sum(g.c.net_g),
+                func.sum(g.c.amount_fen),
+                func.sum(g.c.adjustments_fen),
+                func.sum(g.c.late),
+            )
+        ).one()
+        totals = Totals(int(t[0]), int(t[1] or 0), int(t[2] or 0), int(t[3] or 0), int(t[4] or 0))
+        late = int(t[5] or 0)
+    ids = [r.farmer_id for r in page]
     farmers = (
-        {f.id: f for f in session.scalars(select(Farmer).where(Farmer.id.in_(page_ids)))}
-        if page_ids
-        else {}
+        {f.id: f for f in session.scalars(select(Farmer).where(Farmer.id.in_(ids)))} if ids else {}
     )
     lines = []
-    for fid in page_ids:
-        n, net, amt = sums.get(fid, (0, 0, 0))
-        f = farmers.get(fid)
+    for r in page:
+        f = farmers.get(r.farmer_id)
         lines.append(
             ReviewLine(
-                farmer_id=fid,
-                name=f.name if f else fid,
+                farmer_id=r.farmer_id,
+                name=f.name if f else r.farmer_id,
                 household=f.household if f else None,
                 low_income=bool(f.low_income) if f else False,
-                lots=n,
-                net_g=net,
-                amount_fen=amt,
-                adjustments_fen=adjustments.get(fid, 0),
+                lots=int(r.lots or 0),
+                net_g=int(r.net_g or 0),
+                amount_fen=int(r.amount_fen or 0),
+                adjustments_fen=int(r.adjustments_fen or 0),
             )
         )
     unpriced = session.scalar(select(func.count()).select_from(Lot).where(*_unpriced_filter(run)))
-    changed = run.status == "draft" and (lots, amount) != (
+    changed = run.status == "draft" and (totals.lots, totals.amount_fen) != (
         run.snapshot_lots,
         run.snapshot_amount_fen,
     )
