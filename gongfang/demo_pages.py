@@ -74,13 +74,17 @@ def make_operator_pin(store: Any) -> tuple[str, str] | None:
 
 
 def passbook_link(lots: list[Any], base: str | None) -> tuple[str, str] | None:
-    """(URL, farmer) of the newest lot with a passbook token, one with a photo if any."""
+    """(URL, farmer) of a lot with a passbook token: the newest above 等外 with a photo
+    if there is one (it shows the most), else the newest."""
     if not base:
         return None
     keyed = [lot for lot in lots if lot.passbook_token]
     if not keyed:
         return None
-    keyed.sort(key=lambda lot: (bool(lot.image_hashes), lot.captured_at), reverse=True)
+    keyed.sort(
+        key=lambda lot: (lot.grade != "reject", bool(lot.image_hashes), lot.captured_at),
+        reverse=True,
+    )
     lot = keyed[0]
     return f"{base.rstrip('/')}/p/{lot.passbook_token}", str(lot.farmer)
 
