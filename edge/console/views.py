@@ -129,6 +129,7 @@ def lane_view(node: EdgeNode, lane_id: str, s: dict[str, Any] | None = None) -> 
         "waiting": len(pending) - 1 if pending else 0,
         "last": last,
         "key": lane_key(s),
+        "net_g": shown_net_g(s),
     }
 
 
@@ -141,6 +142,15 @@ def lane_key(s: dict[str, Any]) -> str:
     return "|".join(parts)
 
 
+def shown_net_g(s: dict[str, Any]) -> int:
+    """The net weight the lane shows: once settled, the weight the lot was made with (the
+    live reading keeps wobbling by a few grams); before that the reading less the tare."""
+    if s["settled"] and s["pending"]:
+        return int(s["pending"][-1]["net_g"])
+    w = s["weight_g"]
+    return 0 if w is None else max(0, int(w) - int(s["tare_g"]))
+
+
 def live_doc(node: EdgeNode) -> dict[str, Any]:
     """The lanes' live figures pushed to the console several times a second."""
     st = node.station.status()
@@ -148,7 +158,7 @@ def live_doc(node: EdgeNode) -> dict[str, Any]:
         "lanes": {
             lane_id: {
                 "weight_g": s["weight_g"],
-                "net_g": None if s["weight_g"] is None else s["weight_g"] - s["tare_g"],
+                "net_g": shown_net_g(s),
                 "settled": s["settled"],
                 "status": s["weight_status"],
                 "ts_ms": s["weight_ts_ms"],

@@ -10,8 +10,7 @@
     Object.keys(doc.lanes || {}).forEach(function (id) {
       var s = doc.lanes[id], el = document.getElementById("lane-" + id);
       if (!el) { return; }
-      var tare = parseInt(el.dataset.tare || "0", 10);
-      var net = s.weight_g === null ? 0 : Math.max(0, s.weight_g - tare);
+      var net = s.net_g;
       setText(el, "[data-w-kg]", kg(net));
       setText(el, "[data-w-jin]", jin(net));
       setText(el, "[data-w-gross]", s.weight_g === null ? "—" : kg(s.weight_g));
@@ -81,6 +80,9 @@
           rows = [data.t, data.rh, band(n, b[2]), band(n, b[3])];
         }
         opts.tzDate = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Asia/Shanghai"); };
+        var hm = uPlot.fmtDate("{HH}:{mm}"), full = uPlot.fmtDate("{M}/{D} {HH}:{mm}");
+        opts.axes[0] = { values: function (u, vals) { return vals.map(function (v) { return hm(opts.tzDate(v)); }); } };
+        opts.series[0] = { label: L.time, value: function (u, v) { return v == null ? "--" : full(opts.tzDate(v)); } };
         new uPlot(opts, rows, el);
       });
     });
