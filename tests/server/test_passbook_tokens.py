@@ -15,7 +15,7 @@ from server.core.db import session_scope
 from server.passbook.models import PassbookToken
 from server.passbook.service import open_token, revoke_farmer, token_hash
 from server.stations.service import issue_station_key
-from tests.server.conftest import base_bundle, lot_id, wire_lot
+from tests.server.conftest import base_bundle, contract, lot_id, market, wire_lot
 
 A, B = "coop-a", "coop-b"
 WHEN = "2026-03-02T02:00:00Z"
@@ -181,3 +181,27 @@ def test_cli_revokes(client, world, settings) -> None:
         cli_app, ["server", "revoke-passbook", "nobody", "--db", settings.database_url]
     )
     assert res.exit_code == 1
+
+
+def test_unpriced_lot_shows_the_stations_estimate_once_a_price_is_known(
+    client, world, load
+) -> None:
+    # premium only, no floor, no market price yet: the server cannot price the lot
+    load({"contracts": [contract("C1", f"{A}-F1", floor={}, premium="20")]})
+    token = new_passbook_token()
+    _sync(client, world, "st-a", [_lot(1, f"{A}-F1", token)])
+    page = client.get(f"/p/{token}")
+    assert "待定价" in page.text
+    assert "暂时无法预估" in page.text
+    assert "≈" not in page.text
+    # the cooperative enters the day's market price: the lot stays unpriced (priced once,
+    # on arrival) until review, and its page shows the station's estimate, labelled
+    load({"market_prices": [market(A, "extra", "2026-03-02", 1200)]})
+    page = client.get(f"/p/{token}")
+    assert "收购站预估金额" in page.text
+    assert "≈ 14.40 元" in page.text  # 1 kg × 12.00 × 1.20
+    assert "合作社结算价" not in page.text
+    client.cookies.set("gf_lang", "en")
+    page = client.get(f"/p/{token}")
+    assert "Station&#39;s estimate" in page.text or "Station's estimate" in page.text
+    assert "market 12.00 × 1.20 = 14.40" in page.text

@@ -197,14 +197,23 @@ def scan(png: Path) -> str:
     return str(text)
 
 
+def _fits_the_phone(page: Any) -> None:
+    """Nothing wider than the screen (no sideways scrolling) and type a farmer can read."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 18
+
+
 def _both_languages(page: Any, shot: Any, name: str) -> str:
     """Shoot the page in Chinese, switch to English by the page's own switch, shoot again;
     back to Chinese (the cookie sticks for the next page). Returns the English text."""
+    _fits_the_phone(page)
     shot(page, f"{name}_zh")
     page.click("a.gf-lang")
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "en"
     english = str(page.inner_text("body"))
+    _fits_the_phone(page)
     shot(page, f"{name}_en")
     page.click("a.gf-lang")
     page.wait_for_load_state("networkidle")
@@ -235,8 +244,6 @@ def test_farmer_opens_the_passbook_from_a_real_receipt(world: World, offline_pag
     assert page.locator(".pb-photo circle").count() == len(FRUIT)
     r = float(page.locator(".pb-photo circle").first.get_attribute("r") or 0)
     assert r == pytest.approx(31.0 / 2 / MM_PER_PX)
-    # Nothing overflows the phone's width
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert OTHER_NAME not in page.content()
     english = _both_languages(page, shot, "passbook_lot")
     for text in ("Class I", "Net weight", "12.34 kg", "Cooperative's final price", "market 28"):
