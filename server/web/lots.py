@@ -15,6 +15,7 @@ from server.auth.models import User
 from server.core.deps import SessionDep, scope_cooperative
 from server.lots.service import price_manually
 from server.payouts import queries
+from server.web import runs
 from server.web.forms import FieldError, parse_reason, parse_yuan
 from server.web.pages import render
 from server.web.runs import is_staff
@@ -102,8 +103,12 @@ def lot_price(
     unit_price: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",  # noqa: A002
+    run: Annotated[int | None, Form(ge=1)] = None,
 ) -> Response:
-    """Price an unpriced lot (元/kg typed as text, exact to the fen) with a reason."""
+    """Price an unpriced lot (元/kg typed as text, exact to the fen) with a reason.
+
+    From a run's unpriced list (``run``), a refused form comes back in that list, its
+    messages in the lot's row; from the lot page, on the lot page."""
     detail = queries.lot_detail(session, lot_id=lot_id, scope=scope_cooperative(user, None))
     form = {"unit_price": unit_price, "reason": reason}
     errors: dict[str, str] = {}
@@ -111,7 +116,8 @@ def lot_price(
     try:
         fen_per_kg = parse_yuan(unit_price, allow_negative=False, max_fen=MAX_FEN_PER_KG)
     except FieldError as exc:
-        errors["unit_price"] = exc.key
+        # A unit price, not an amount: say so in the message.
+        errors["unit_price"] = {"form.err.yuan_format": "price.err.format"}.get(exc.key, exc.key)
     text = ""
     try:
         text = parse_reason(reason)
@@ -120,6 +126,17 @@ def lot_price(
     if detail.lot.status != "unpriced":
         errors["unit_price"] = "price.err.already_priced"
     if errors:
+        if run is not None:
+            the_run = runs.scoped_run(session, user, run)
+            return runs.unpriced_page(
+                request,
+                session,
+                user,
+                the_run,
+                row_errors={str(lot_id): errors},
+                row_forms={str(lot_id): form},
+                status=422,
+            )
         return _lot_page(
             request, session, user, lot_id, form=form, errors=errors, next_url=next, status=422
         )

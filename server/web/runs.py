@@ -44,6 +44,11 @@ def is_staff(user: User) -> bool:
     return user.role in ("reviewer", "admin")
 
 
+def scoped_run(session: Session, user: User, run_id: int) -> PayoutRun:
+    """The run if the user's cooperative may see it (else the same 404 as an unknown run)."""
+    return _run(session, user, run_id)
+
+
 def _run(session: Session, user: User, run_id: int) -> PayoutRun:
     return queries.scoped_run(session, run_id=run_id, scope=scope_cooperative(user, None))
 
@@ -377,16 +382,20 @@ def run_adjust(
 # ---------------------------------------------------------------- unpriced lots
 
 
-@router.get("/coop/runs/{run_id}/unpriced", response_model=None)
-def run_unpriced(
+def unpriced_page(
     request: Request,
-    run_id: int,
-    session: SessionDep,
-    user: PageUser,
-    page: Page = 1,
+    session: Session,
+    user: User,
+    run: PayoutRun,
+    *,
+    page: int = 1,
     done: str | None = None,
+    row_errors: dict[str, dict[str, str]] | None = None,
+    row_forms: dict[str, dict[str, str]] | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
-    run = _run(session, user, run_id)
+    """The unpriced lots a run could not pay, each with its price form (``row_errors``:
+    the messages of a refused form, by lot id, shown in that lot's row)."""
     lots, count = queries.unpriced_page(
         session, run=run, offset=(page - 1) * UNPRICED_PER_PAGE, limit=UNPRICED_PER_PAGE
     )
@@ -400,5 +409,20 @@ def run_unpriced(
         "pages": _pages(count, UNPRICED_PER_PAGE),
         "can_price": is_staff(user),
         "done": _done(done),
+        "row_errors": row_errors or {},
+        "row_forms": row_forms or {},
     }
-    return render(request, "run_unpriced.html", ctx)
+    return render(request, "run_unpriced.html", ctx, status=status)
+
+
+@router.get("/coop/runs/{run_id}/unpriced", response_model=None)
+def run_unpriced(
+    request: Request,
+    run_id: int,
+    session: SessionDep,
+    user: PageUser,
+    page: Page = 1,
+    done: str | None = None,
+) -> HTMLResponse:
+    run = _run(session, user, run_id)
+    return unpriced_page(request, session, user, run, page=page, done=done)

@@ -132,10 +132,17 @@ def test_reviewer_reviews_approves_and_exports_and_a_clerk_cannot_approve(
     page.click("text=查看并定价")
     page.wait_for_load_state("networkidle")
     shots.both("unpriced")
+    # htmx posts the row's form and swaps the list in; a refusal shows in the lot's row.
+    page.fill("#unpriced input[name=unit_price]", "12.405")
+    page.click("#unpriced button[type=submit]")
+    page.wait_for_selector("#unpriced .field-error")
+    errors = page.locator("#unpriced .field-error").all_inner_texts()
+    assert errors == ["请输入单价，如 12.40（最多两位小数）", "请填写原因"]
+    shot(page, "coop_unpriced_error_zh")
     page.fill("#unpriced input[name=unit_price]", "12.40")
     page.fill("#unpriced input[name=reason]", "按当日市场价")
     page.click("#unpriced button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("#unpriced-section .empty")
     assert page.locator(".notice").first.inner_text().startswith("批次已定价。")
     assert page.locator(".empty").inner_text() == "没有未定价的批次。"
     page.click(".crumbs a >> nth=1")
