@@ -2,7 +2,8 @@
 signed-in user's cooperative (admins: every cooperative). Never commits.
 
 A change never re-prices a lot (lots are priced once, on arrival); it applies to lots
-that arrive after it. The quota cannot go below the grams already counted toward it.
+that arrive after it. A changed quota cannot go below the grams already counted toward
+it (one already exceeded may stay as it is).
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def update_contract(
     contract = get_contract(session, user=user, contract_id=contract_id).contract
     if terms.valid_from > terms.valid_to:
         raise Invalid("生效日期晚于截止日期 / valid_from is after valid_to")
-    if terms.quota_g is not None and terms.quota_g < contract.quota_used_g:
+    lowered = terms.quota_g is not None and terms.quota_g != contract.quota_g
+    if lowered and terms.quota_g is not None and terms.quota_g < contract.quota_used_g:
         raise QuotaBelowUsed(
             f"配额不能小于已计入的 {contract.quota_used_g} 克 / the quota cannot be below the "
             f"{contract.quota_used_g} g already counted"

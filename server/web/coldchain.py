@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongfang.web.fmt import today_local
+from gongfang.web.i18n import request_lang
 from server.auth.models import User
 from server.coldchain.mkt import RoomDay, daily_mkt
 from server.coldchain.models import Alarm
@@ -21,6 +22,7 @@ from server.coldchain.service import alarms_for
 from server.core.deps import SessionDep, scope_cooperative
 from server.pricing.service import shanghai_day_start
 from server.stations.models import Station
+from server.web.errors import one_language
 from server.web.fields import FieldMessages, parse_range
 from server.web.pages import render
 from server.web.session import PageUser
@@ -39,6 +41,8 @@ class AlarmView:
     station_name: str
     acked_by: str | None
     acked_at: datetime | None
+    message: str  # the page's language half of "中文 / English"
+    peak_unit: str
 
 
 def _stations(session: Session, user: User) -> list[Station]:
@@ -49,8 +53,19 @@ def _stations(session: Session, user: User) -> list[Station]:
     return list(session.scalars(stmt))
 
 
+def _peak_unit(rule: str) -> str:
+    if rule.startswith("temp"):
+        return " °C"
+    return " %" if rule.startswith("rh") else ""
+
+
 def _alarms(
-    session: Session, stations: list[Station], first: date, last: date, active_only: bool
+    session: Session,
+    stations: list[Station],
+    first: date,
+    last: date,
+    active_only: bool,
+    lang: str,
 ) -> list[AlarmView]:
     names = {s.id: s.name for s in stations}
     found = alarms_for(session, station_ids=list(names), active=True if active_only else None)
@@ -68,6 +83,8 @@ def _alarms(
                 # on a server from before them).
                 acked_by=getattr(a, "acked_by", None),
                 acked_at=getattr(a, "acked_at", None),
+                message=one_language(a.message, lang),
+                peak_unit=_peak_unit(a.rule),
             )
         )
     views.sort(
@@ -118,7 +135,9 @@ def coldchain_page(
         "errors": FieldMessages(errors),
         "span": span,
         "active_only": active_only,
-        "alarms": _alarms(session, stations, span[0], span[1], active_only),
+        "alarms": _alarms(
+            session, stations, span[0], span[1], active_only, request_lang(request)
+        ),
         "names": {s.id: s.name for s in stations},
         "mkt": _matrix(rows, span[0], span[1]),
         "mkt_warn_c": MKT_WARN_C,

@@ -34,6 +34,7 @@ from server.web.pages import PAGES, render
 from server.web.session import PageUser, PayoutPageUser
 
 router = APIRouter(include_in_schema=False)
+GRADES = ("extra", "class_i", "class_ii", "reject")
 DEFAULT_DAYS = 14
 MAX_DAYS = 92
 Text = Annotated[str, Form(max_length=100)]
@@ -51,6 +52,35 @@ class DayTotal:
         """Per cent of the target reached (whole, rounded down), None without a target."""
         target = self.station.daily_target_g
         return None if not target else self.net_g * 100 // target
+
+
+@dataclass
+class TableRow:
+    """One day × station × product of the table: grams per grade and the totals."""
+
+    day: date
+    station: str
+    product: str
+    by_grade: dict[str, int]
+    net_g: int = 0
+    lots: int = 0
+    unpriced_lots: int = 0
+    amount_fen: int = 0
+
+
+def _table(rows: list[AggregateRow]) -> list[TableRow]:
+    """The aggregate rows pivoted to a column per grade, newest day first."""
+    out: dict[tuple[date, str, str], TableRow] = {}
+    for r in rows:
+        row = out.get((r.day, r.station, r.product))
+        if row is None:
+            row = out[(r.day, r.station, r.product)] = TableRow(r.day, r.station, r.product, {})
+        row.by_grade[r.grade] = row.by_grade.get(r.grade, 0) + r.net_g
+        row.net_g += r.net_g
+        row.lots += r.lots
+        row.unpriced_lots += r.unpriced_lots
+        row.amount_fen += r.amount_fen
+    return sorted(out.values(), key=lambda t: (-t.day.toordinal(), t.station, t.product))
 
 
 def _stations(session: Session, user: User) -> list[Station]:
@@ -117,7 +147,7 @@ def _chart(
     per: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(days))
     for r in rows:
         per[(r.product, r.grade)][index[r.day]] += r.net_g
-    order = {"extra": 0, "class_i": 1, "class_ii": 2, "reject": 3}
+    order = {g: n for n, g in enumerate(GRADES)}
     keys = sorted(per, key=lambda k: (k[0], order.get(k[1], 9)))
     totals = [sum(per[k][n] for k in keys) for n in range(len(days))]
     target = sum(s.daily_target_g or 0 for s in shown)
@@ -134,6 +164,7 @@ def _chart(
         "total": {"label": t("intake.chart_total"), "kg": [v / 1000 for v in totals]},
         "target": None if not target else {"label": t("intake.chart_target"), "kg": target / 1000},
         "y_label": t("intake.chart_y"),
+        "x_label": t("common.date"),
     }
 
 
@@ -184,6 +215,9 @@ def _render(
         "last_day": last,
         "is_today": last == today_local(),
         "chart": _chart(rows, days, data["shown"], t),
+        "table": _table(rows),
+        "grades": GRADES,
+        "grade_totals": {g: sum(r.net_g for r in rows if r.grade == g) for g in GRADES},
         "total_g": sum(r.net_g for r in rows),
         "total_lots": sum(r.lots for r in rows),
         "can_set_target": user.role in ("reviewer", "admin"),

@@ -9,7 +9,7 @@
   var colours = { extra: "#1f7a4d", class_i: "#4c9a2a", class_ii: "#e0a100", reject: "#c62f3b" };
   var dashes = [[], [6, 3], [2, 2], [8, 2, 2, 2]];
   var data = [d.x];
-  var series = [{}];
+  var series = [{ label: d.x_label, value: "{YYYY}-{MM}-{DD}" }];
   d.series.forEach(function (s, n) {
     data.push(s.kg);
     series.push({ label: s.label, stroke: colours[s.grade] || "#555", width: 2,

@@ -141,6 +141,12 @@ def test_contract_create_and_edit_exact_prices(web, sessions, today) -> None:
     res = post(web, "/coop/contracts/C-2026-001", **{**edit, "quota": "0"})
     assert res.status_code == 422
     assert 'id="quota-error"' in res.text
+    # an already exceeded quota left as it is does not block the other terms
+    res = post(web, "/coop/contracts/C-2026-001", **{**edit, "quota": "50000", "quota_unit": "kg"})
+    assert res.status_code == 303, res.text
+    res = post(web, "/coop/contracts/C-2026-001", **{**edit, "quota": "0"})
+    assert res.status_code == 422
+    assert 'id="quota-error"' in res.text
 
 
 def test_contracts_scoped_and_admin_only(web, sessions, today) -> None:
@@ -174,7 +180,7 @@ def test_market_price_board_and_form(web, sessions, today) -> None:
     assert "12.00" in page
     assert "6.00 元/斤" in page
     day = today.isoformat()
-    for bad, message in (("abc", "请输入每公斤价格"), ("-1", "价格不能为负数"), ("", "必填")):
+    for bad, message in (("abc", "请输入价格"), ("-1", "价格不能为负数"), ("", "必填")):
         res = post(web, "/coop/prices", cooperative=COOP, product="strawberry",
                    grade="reject", day=day, price=bad)  # fmt: skip
         assert res.status_code == 422

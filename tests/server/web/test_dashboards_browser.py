@@ -114,7 +114,7 @@ def test_dashboards_in_a_real_browser(
     assert min(days) == (today - timedelta(days=6)).isoformat()
     assert max(days) == today.isoformat()
     csv_g = sum(int(r[6].replace(".", "")) for r in rows[1:])
-    page_kg = page.locator("#intake-rows tfoot td.num >> nth=1").inner_text()
+    page_kg = page.locator("#total-kg").inner_text()
     assert page_kg == f"{csv_g / 1000:,.2f} kg"
 
     # A station's target through its form: "abc" and "-1" are refused next to the field.
