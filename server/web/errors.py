@@ -39,6 +39,11 @@ def is_page(request: Request) -> bool:
     return any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
 
 
+def _sentence(text: str) -> str:
+    """English halves start lower-case ("unknown payout run 7"): a page shows a sentence."""
+    return text[:1].upper() + text[1:]
+
+
 def _user(request: Request) -> object:
     return getattr(request.state, "user", None)
 
@@ -48,7 +53,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
         return Response(status_code=204, headers={"HX-Redirect": "/coop/login"})
     ctx = {
         "title_key": _TITLES.get(status, "error.title"),
-        "message": one_language(message, request_lang(request)) if message else "",
+        "message": _sentence(one_language(message, request_lang(request))) if message else "",
         "body_key": _BODIES.get(status, ""),
         "user": _user(request),
         "nav": "",
