@@ -194,6 +194,9 @@ def test_reviewer_reviews_approves_and_exports_and_a_clerk_cannot_approve(
     page.goto(f"{base}/coop/runs/{run_id}")
     total_fen = int(page.locator("#totals td[data-total-fen]").get_attribute("data-total-fen"))
     assert total_fen == 12070 - 1250
+    page.click("#approve-box summary")
+    assert "应付合计 108.20 元" in page.locator("#approve-box").inner_text()
+    shot(page, "coop_run_approve_check_zh")
     page.click("#approve")
     page.wait_for_load_state("networkidle")
     assert page.locator("#approve").count() == 0
