@@ -165,6 +165,22 @@ def test_only_a_reviewer_approves_and_a_direct_post_changes_nothing(
         assert counts(sessions) == before
 
 
+def test_the_lot_page_shows_the_photo_to_its_cooperative_only(web: TestClient) -> None:
+    from tests.server.web.review_seed import PHOTO_LOT
+
+    sign_in(web, "reviewer1")
+    page = web.get(f"/coop/lots/{PHOTO_LOT}").text
+    assert f'src="/coop/lots/{PHOTO_LOT}/photo.jpg"' in page
+    photo = web.get(f"/coop/lots/{PHOTO_LOT}/photo.jpg")
+    assert photo.status_code == 200
+    assert photo.content[:2] == b"\xff\xd8"
+    post(web, "/coop/logout")
+    sign_in(web, "admin1")  # admins see every cooperative's lots, not their photos
+    page = web.get(f"/coop/lots/{PHOTO_LOT}").text
+    assert 'id="photo-hidden"' in page
+    assert "photo.jpg" not in page
+
+
 def test_another_cooperatives_reviewer_sees_not_found(web: TestClient, sessions: Any) -> None:
     run_id = make_run(sessions)
     sign_in(web, "reviewer-b")
