@@ -1,9 +1,10 @@
 """Operator PINs and the signed session cookie of the station console.
 
 PINs are 4–8 digits, kept only as Argon2 hashes in the edge database (``operators``),
-set with ``gongfang edge set-pin NAME`` on the box. Argon2 runs with a small memory cost
-(19 MiB, OWASP's minimum) so a sign-in does not grow the edge's footprint by the default
-64 MiB; a PIN is guessable anyway, so wrong PINs are also rate-limited per name.
+set with ``gongfang edge set-pin NAME`` on the box. Argon2 runs with 8 MiB (3 passes),
+not pwdlib's default 64 MiB, so a sign-in cannot push the edge past its 200 MB budget: a
+4–8 digit PIN falls to an offline search whatever the cost, so what protects it is that
+the hashes never leave the box and wrong PINs lock the name for a minute.
 
 The session is an HttpOnly cookie signed with a per-install secret kept in the data
 folder (``console_secret``, mode 0600), valid for one shift.
@@ -31,7 +32,7 @@ MAX_FAILURES = 5
 LOCKOUT_S = 60.0
 SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
 
-_hasher = PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),))
+_hasher = PasswordHash((Argon2Hasher(time_cost=3, memory_cost=8 * 1024, parallelism=1),))
 
 
 class PinStore(Protocol):

@@ -105,6 +105,20 @@ def _loaded(page: Any) -> None:
     assert "Traceback" not in page.content()
 
 
+def _small_targets(page: Any) -> list[Any]:
+    """Visible buttons, links, fields and choices less than 48 px high (a touch screen)."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll(
+                 'button, a, input:not([type=hidden]):not([type=radio]), summary, .choice span')]
+               .filter(e => e.offsetParent !== null)
+               .map(e => [(e.textContent || e.name || '').trim().slice(0, 24),
+                          Math.round(e.getBoundingClientRect().height)])
+               .filter(([, h]) => h < 48)"""
+        )
+    )
+
+
 def _seed_climate(node: EdgeNode, room: str) -> None:
     """24 hours of minute summaries (a warm spell in the afternoon) for the chart."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -197,6 +211,7 @@ def test_operator_records_a_lot_on_the_console(station, mosquitto, offline_page,
         assert "mm" in rows.first.inner_text()  # the marker gave sizes
         assert page.locator("#lane-lane1 [data-estimate]").inner_text().endswith("元/kg")
         _loaded(page)
+        assert _small_targets(page) == []
         shot(page, "console_lanes_zh")
 
         # -- override: an empty reason is refused next to the field, nothing stored
@@ -268,6 +283,7 @@ def test_operator_records_a_lot_on_the_console(station, mosquitto, offline_page,
                     page.wait_for_timeout(300)
                 if name == "rooms":
                     page.locator(".chart .uplot").first.wait_for(timeout=5000)
+                assert _small_targets(page) == [], name
                 if lang == "zh" and name == "lanes":
                     continue  # shot above, mid-flow
                 shot(page, f"console_{name}_{lang}")

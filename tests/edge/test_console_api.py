@@ -298,3 +298,66 @@ def raise_temp_alarm(node: EdgeNode, room: str) -> str:
     raised = [e.record for e in events if e.kind == "raised"]
     assert raised, "no alarm raised"
     return str(raised[0].id)
+
+
+def _pending_crate(node: EdgeNode, gross_g: int = 5000) -> str:
+    """A crate settles on lane1 (readings handed to the workflow as MQTT would)."""
+    t0 = int(datetime.now(UTC).timestamp() * 1000)
+    seq = 0
+    for g in [0] * 5 + [gross_g] * 25:
+        seq += 1
+        node.station.on_reading(
+            "lane1", wire.ScaleReading(ts_ms=t0 + seq * 100, gross_g=g, seq=seq, status="ok")
+        )
+    pending = node.station.status()["lanes"]["lane1"]["pending"]
+    assert len(pending) == 1
+    return str(pending[0]["lot_id"])
+
+
+def test_console_discard_and_override_need_a_reason(tmp_path: Path) -> None:
+    node = _node(tmp_path, "127.0.0.1", stable_window_ms=300)
+    try:
+        set_pin(node.store, "王芳", "2468")
+        http = httpx.Client(base_url=_url(node), timeout=5)
+        _sign_in(http, "王芳", "2468")
+        node.station.select_farmer("lane1", "F001")
+        lot_id = _pending_crate(node)
+        page = http.get("/console/lanes").text
+        assert f'data-lot="{lot_id}"' in page
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        hx = {"hx-request": "true"}
+        form = {"csrftoken": token, "lot_id": lot_id}
+        r = http.post(
+            "/console/lanes/lane1/discard", data=form | {"discard_reason": " "}, headers=hx
+        )
+        assert r.status_code == 422
+        assert "请填写原因" in r.text
+        r = http.post("/console/lanes/lane1/override", data=form | {"grade": "class_i"}, headers=hx)
+        assert r.status_code == 422
+        assert 'data-error="reason"' in r.text
+        r = http.post(
+            "/console/lanes/lane1/override",
+            data=form | {"grade": "gold", "reason": "x"},
+            headers=hx,
+        )
+        assert r.status_code == 422
+        assert "请选择等级" in r.text
+        assert node.station.status()["lanes"]["lane1"]["pending"]  # all refused: still pending
+        r = http.post(
+            "/console/lanes/lane1/discard", data=form | {"discard_reason": "筐放错了"}, headers=hx
+        )
+        assert r.status_code == 200
+        assert "已作废" in r.text
+        assert node.station.status()["lanes"]["lane1"]["pending"] == []
+        assert node.store.lot_count() == 0
+        note = node.store.get("console_discards")[-1]
+        assert note["lot_id"] == lot_id
+        assert note["operator"] == "王芳"
+        assert note["reason"] == "筐放错了"
+        # htmx asks for a partial while signed out: it is sent to the sign-in page
+        anon = httpx.Client(base_url=_url(node), timeout=5)
+        r = anon.get("/console/lanes/lane1/panel", headers=hx)
+        assert r.status_code == 204
+        assert r.headers["hx-redirect"].startswith("/console/signin")
+    finally:
+        node.stop()
