@@ -65,13 +65,13 @@ def test_dashboards_in_a_real_browser(
     page = offline_page(width=1366, height=768)
     shots = Shots(page, base, shot)
     failed: list[str] = []
+
     # Sub-resources that answered an error (a refused form answers 422 by design).
-    page.on(
-        "response",
-        lambda r: (
-            r.status >= 400 and r.request.resource_type != "document" and failed.append(r.url)
-        ),
-    )
+    def on_response(response: Any) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            failed.append(response.url)
+
+    page.on("response", on_response)
 
     _go(page, f"{base}/coop/intake")
     assert "/coop/login?next=/coop/intake" in page.url
