@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -179,6 +180,11 @@ def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> 
     page's rows as window sums over every line, and only the page's rows reach Python.
     """
     g = _line_sums(run)
+    # Code-point order, as service.summarize sorts the lines (and PostgreSQL's "C" collation
+    # sorts several times faster than a linguistic one).
+    order: ColumnElement[Any] = g.c.farmer_id
+    if session.get_bind().dialect.name == "postgresql":
+        order = g.c.farmer_id.collate("C")
     page = session.execute(
         select(
             g.c.farmer_id,
@@ -193,7 +199,7 @@ def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> 
             func.sum(g.c.adjustments_fen).over().label("t_adjustments_fen"),
             func.sum(g.c.late).over().label("t_late"),
         )
-        .order_by(g.c.farmer_id)
+        .order_by(order)
         .offset(offset)
         .limit(limit)
     ).all()
