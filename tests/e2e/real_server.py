@@ -26,6 +26,8 @@ class RealServer:
             **os.environ,
             "GONGFANG_SERVER_DATABASE_URL": self.db_url,
             "GONGFANG_SERVER_DEV_MODE": "1",
+            # photos from the edge stay in the test's folder, not under the user's home
+            "GONGFANG_SERVER_PHOTOS_DIR": str(workdir / "photos"),
         }
         self.api_key = self._provision(station, farmers)
 

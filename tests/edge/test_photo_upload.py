@@ -39,7 +39,6 @@ class CountingTransport(httpx.HTTPTransport):
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RealServer]:
     srv = RealServer(tmp_path / "srv", station=STATION, farmers=["F001"])
-    srv.env["GONGFANG_SERVER_PHOTOS_DIR"] = str(tmp_path / "server-photos")
     srv.start()
     yield srv
     srv.stop()
@@ -78,7 +77,7 @@ def _drain(loop: SyncLoop, limit: int = 50) -> None:
 
 
 def _on_server(tmp_path: Path, data: bytes) -> bool:
-    path = photo_path(tmp_path / "server-photos", sha(data))
+    path = photo_path(tmp_path / "srv" / "photos", sha(data))
     return path.is_file() and path.read_bytes() == data
 
 
