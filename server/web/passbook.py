@@ -87,12 +87,13 @@ class _PassbookRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         inner = super().get_route_handler()
+        template = self.path  # logged instead of the URL, which holds the token
 
         async def handler(request: Request) -> Response:
             try:
                 return await inner(request)
             except Exception:  # a validation error included: the farmer sees a page
-                log.exception("passbook page %s failed", request.url.path.split("/")[1])
+                log.exception("passbook page %s failed", template)
                 return _page(request, "passbook_error.html", {}, status=500)
 
         return handler
