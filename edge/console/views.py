@@ -171,14 +171,10 @@ def live_doc(node: EdgeNode) -> dict[str, Any]:
 
 def today_view(node: EdgeNode, farmer_q: str | None) -> dict[str, Any]:
     """Today's lots at this station: totals by product and grade; one farmer's lots."""
-    lots = node.store.lots_since(day_start_ms())
-    totals: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"lots": 0, "net_g": 0})
-    for s in lots:
-        key = (s.record.product.value, s.record.grade.value)
-        totals[key]["lots"] += 1
-        totals[key]["net_g"] += s.record.net_g
+    since = day_start_ms()
+    totals = {(p, g): (n, w) for p, g, n, w in node.store.totals_since(since)}
     rows: list[dict[str, Any]] = [
-        {"product": p, "grade": g, **totals[(p, g)]}
+        {"product": p, "grade": g, "lots": totals[(p, g)][0], "net_g": totals[(p, g)][1]}
         for p in (x.value for x in wire.Product)
         for g in GRADES
         if (p, g) in totals
@@ -189,16 +185,20 @@ def today_view(node: EdgeNode, farmer_q: str | None) -> dict[str, Any]:
         by_product[r["product"]]["net_g"] += r["net_g"]
     q = (farmer_q or "").strip()
     farmer = node.directory.farmer(q) if q else None
-    fid = farmer.id if farmer else q
-    mine = [s for s in lots if q and s.record.farmer == fid]
+    mine = node.store.lots_since(since, farmer=farmer.id if farmer else q) if q else []
     return {
         "rows": rows,
         "by_product": dict(by_product),
-        "total": {"lots": len(lots), "net_g": sum(s.record.net_g for s in lots)},
+        "total": {
+            "lots": sum(n for n, _ in totals.values()),
+            "net_g": sum(w for _, w in totals.values()),
+        },
         "q": q,
         "farmer": farmer,
         "farmer_lots": [_lot_row(node, s.record, s.receipt_done) for s in mine],
-        "recent": [_lot_row(node, s.record, s.receipt_done) for s in lots[:30]],
+        "recent": [
+            _lot_row(node, s.record, s.receipt_done) for s in node.store.lots_since(since, 30)
+        ],
     }
 
 

@@ -258,14 +258,27 @@ class EdgeStore:
         )
         return [StoredLot(wire.LotRecord.model_validate_json(r), ln, bool(d)) for r, ln, d in rows]
 
-    def lots_since(self, since_ms: int, limit: int = 5000) -> list[StoredLot]:
-        """Lots captured at or after ``since_ms``, newest first (the console's day list)."""
+    def lots_since(
+        self, since_ms: int, limit: int = 5000, *, farmer: str | None = None
+    ) -> list[StoredLot]:
+        """Lots captured at or after ``since_ms`` (one farmer's, if given), newest first."""
+        mine = " AND json_extract(record, '$.farmer') = ?" if farmer is not None else ""
         rows = self._query(
-            "SELECT record, lane, receipt_done FROM lots WHERE captured_ms >= ?"
+            f"SELECT record, lane, receipt_done FROM lots WHERE captured_ms >= ?{mine}"  # noqa: S608
             " ORDER BY captured_ms DESC, id LIMIT ?",
-            (since_ms, limit),
+            (since_ms, *([farmer] if farmer is not None else []), limit),
         )
         return [StoredLot(wire.LotRecord.model_validate_json(r), ln, bool(d)) for r, ln, d in rows]
+
+    def totals_since(self, since_ms: int) -> list[tuple[str, str, int, int]]:
+        """(product, grade, lots, net grams) of the lots captured since ``since_ms``."""
+        rows = self._query(
+            "SELECT json_extract(record, '$.product'), json_extract(record, '$.grade'),"
+            " count(*), sum(json_extract(record, '$.net_g')) FROM lots WHERE captured_ms >= ?"
+            " GROUP BY 1, 2",
+            (since_ms,),
+        )
+        return [(str(p), str(g), int(n), int(w)) for p, g, n, w in rows]
 
     def all_lots(self) -> list[wire.LotRecord]:
         rows = self._query("SELECT record FROM lots ORDER BY captured_ms, id")
