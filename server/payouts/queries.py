@@ -295,9 +295,10 @@ def run_review_line(session: Session, *, run: PayoutRun, farmer: Farmer) -> Revi
 
 
 def farmer_adjustments(
-    session: Session, *, run: PayoutRun, farmer_id: str | None = None
+    session: Session, *, run: PayoutRun, farmer_id: str | None = None, limit: int | None = None
 ) -> list[tuple[PayoutAdjustment, str]]:
-    """A run's adjustments (one farmer's, or all), oldest first, with the farmer's name."""
+    """A run's adjustments (one farmer's, or all), oldest first, with the farmer's name
+    (the first ``limit`` of them when given)."""
     stmt = (
         select(PayoutAdjustment, Farmer.name)
         .join(Farmer, Farmer.id == PayoutAdjustment.farmer_id)
@@ -305,7 +306,10 @@ def farmer_adjustments(
     )
     if farmer_id is not None:
         stmt = stmt.where(PayoutAdjustment.farmer_id == farmer_id)
-    return [(a, str(n)) for a, n in session.execute(stmt.order_by(PayoutAdjustment.id))]
+    stmt = stmt.order_by(PayoutAdjustment.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(a, str(n)) for a, n in session.execute(stmt)]
 
 
 def cooperative_name(session: Session, *, cooperative_id: str) -> str:

@@ -32,6 +32,7 @@ router = APIRouter(include_in_schema=False)
 LINES_PER_PAGE = 100
 LOTS_PER_PAGE = 100
 UNPRICED_PER_PAGE = 50
+ADJUSTMENTS_SHOWN = 200
 # ?done= values a page may announce (anything else is ignored).
 DONE = frozenset(
     {"created", "adjusted", "approved", "exported", "paid", "discarded", "rerun", "priced"}
@@ -173,7 +174,9 @@ def _run_page(
         "review": review,
         "page": page,
         "pages": _pages(review.totals.farmers, LINES_PER_PAGE),
-        "adjustments": queries.farmer_adjustments(session, run=run),
+        # A run's page lists at most ADJUSTMENTS_SHOWN; each farmer's page lists all of theirs.
+        "adjustments": queries.farmer_adjustments(session, run=run, limit=ADJUSTMENTS_SHOWN + 1),
+        "adjustments_shown": ADJUSTMENTS_SHOWN,
         "coop_name": queries.cooperative_name(session, cooperative_id=run.cooperative_id),
         "is_staff": is_staff(user),
         "can_approve": user.role == "reviewer" and run.status == "draft" and not review.changed,
