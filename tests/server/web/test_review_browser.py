@@ -271,3 +271,44 @@ def test_reviewer_reviews_approves_and_exports_and_a_clerk_cannot_approve(
         assert errors == []
     requests = [u for u in failed if "/static/" in u]
     assert requests == []
+
+
+def test_line_pages_swap_in_place_with_htmx(
+    server: tuple[str, sessionmaker[Session]],
+    offline_page: Callable[..., Any],
+    shot: Callable[[Any, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One line a page: "next" swaps the lines section only (htmx), the URL follows, and
+    the totals row is the run's on every page."""
+    from server.web import runs
+
+    base, sessions = server
+    monkeypatch.setattr(runs, "LINES_PER_PAGE", 1)
+    with session_scope(sessions) as s:
+        run = service.create_run(
+            s,
+            cooperative_id=COOP,
+            period_from=date(2026, 3, 1),
+            period_to=date(2026, 3, 31),
+            actor="reviewer1",
+        )
+        service.add_adjustment(
+            s, run=run, farmer_id="coop-a-F9", amount_fen=300, reason="运费补贴", actor="reviewer1"
+        )
+        run_id = run.id
+    page = offline_page(width=1366, height=768)
+    page.goto(f"{base}/coop/runs/{run_id}")
+    sign_in(page, base, "reviewer1")
+    assert page.locator("#lines tbody tr").count() == 1
+    assert "王" in page.locator("#lines tbody").inner_text()
+    total = page.locator("#totals td[data-total-fen]").get_attribute("data-total-fen")
+    assert total == str(8350 + 300)
+    page.evaluate("window.gfMarker = 1")  # survives only if the page is not reloaded
+    page.click("#lines-section a[rel=next]")
+    page.wait_for_url(f"{base}/coop/runs/{run_id}?page=2")
+    assert "陈" in page.locator("#lines tbody").inner_text()  # a line with only an adjustment
+    assert page.evaluate("window.gfMarker") == 1
+    assert page.locator("#totals td[data-total-fen]").get_attribute("data-total-fen") == total
+    shot(page, "coop_run_page2_zh")
+    assert page.gf_blocked == []
