@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -232,10 +233,10 @@ def _render(
 
 def _query(data: dict[str, Any]) -> str:
     first, last = data["span"]
-    q = f"date_from={first.isoformat()}&date_to={last.isoformat()}"
-    return q + (
-        f"&station={data['texts']['station']}" if data["shown"] and data["texts"]["station"] else ""
-    )
+    params = {"date_from": first.isoformat(), "date_to": last.isoformat()}
+    if data["shown"] and data["texts"]["station"]:
+        params["station"] = data["texts"]["station"]
+    return urlencode(params)
 
 
 @router.get("/coop/intake.csv", response_model=None)
@@ -299,5 +300,7 @@ def intake_target(
     set_daily_target(
         session, station_id=station, target_g=grams, cooperative_id=scope, actor=user.name
     )
-    back = f"/coop/intake?date_from={date_from}&date_to={date_to}&station={filter_station}"
-    return RedirectResponse(back + "&done=target", status_code=303)
+    back = urlencode(
+        {"date_from": date_from, "date_to": date_to, "station": filter_station, "done": "target"}
+    )
+    return RedirectResponse(f"/coop/intake?{back}", status_code=303)
