@@ -89,7 +89,7 @@ class EdgeNode:
         self.store = EdgeStore(self.data_dir / "edge.db")
         cached, _ = cached_directory(self.store)
         if cached is not None:
-            self.directory.replace(cached)
+            self._directory_loaded(cached)
         self._monitor = self._restore_monitor()
         self.station = Station(
             settings=s, store=self.store, directory=self.directory, on_lot_stored=self._lot_stored
@@ -124,7 +124,7 @@ class EdgeNode:
                     timeout_s=s.sync_timeout_s,
                     directory_refresh_s=s.directory_refresh_s,
                 ),
-                on_directory=self.directory.replace,
+                on_directory=self._directory_loaded,
                 photos=self.photos,  # kept frames go to the server after their lots
             )
             self._sync.start()
@@ -263,6 +263,16 @@ class EdgeNode:
     def wake_sync(self) -> None:
         if self._sync is not None:
             self._sync.wake()
+
+    def _directory_loaded(self, directory: wire.StationDirectory) -> None:
+        """A station directory (cached or fetched): farmers, prices, console operators."""
+        from edge.console.auth import sync_operators
+
+        self.directory.replace(directory)
+        try:
+            sync_operators(self.store, directory.operators)
+        except Exception:  # the farmers and prices are in; the old PINs stay until next time
+            log.exception("操作员名单未更新 / console operators not updated")
 
     def reprint_receipt(self, lot_id: str) -> bool:
         """Make and print a stored lot's receipt again (False: unknown lot, no receipts)."""

@@ -495,13 +495,22 @@ class MarketHint(_Body):
     product: Product
     grade: Grade
     date: str  # YYYY-MM-DD
-    fen_per_kg: int = Field(ge=0)
+    fen_per_kg: StrictInt = Field(ge=0)
+
+
+class OperatorHint(_Body):
+    """A cooperative operator who may sign in on its stations' consoles, with the Argon2
+    hash of their console PIN (:mod:`gongfang.pins`); never the PIN itself."""
+
+    name: str = Field(min_length=1, max_length=100)
+    pin_hash: str = Field(pattern=r"^\$argon2", max_length=200)
 
 
 class StationDirectory(_Body):
     """``GET /api/v1/station/directory`` (station API key): farmers of the station's
-    cooperative with their contracts, and recent market prices. Estimates only: the
-    server prices every lot itself when it arrives."""
+    cooperative with their contracts, recent market prices, and the operators who have a
+    console PIN. Estimates only: the server prices every lot itself when it arrives."""
+    operators: list[OperatorHint] = Field(default_factory=list)
 
     station: Ident
     cooperative: str

@@ -161,6 +161,39 @@ def add_user(
     typer.echo(f"用户已创建 / user created: {name} (id {uid}, {role})")
 
 
+@server_app.command("set-pin")
+def set_pin(
+    name: Annotated[str, typer.Argument(help="操作员用户名 / operator's user name")],
+    db: DbOpt = None,
+) -> None:
+    """设置操作员的收购站 PIN 码 Set an operator's station-console PIN (4–8 digits).
+
+    Asked for twice at a terminal, read from stdin's first line when piped, never an
+    argument. The cooperative's stations take it with their next directory refresh.
+    """
+    import sys
+
+    from sqlalchemy import select
+
+    from gongfang.pins import PIN_RULE, hash_pin, valid_pin
+    from server.audit.service import record
+    from server.auth.models import User
+
+    if sys.stdin.isatty():
+        pin = typer.prompt("PIN", hide_input=True, confirmation_prompt=True)
+    else:
+        pin = sys.stdin.readline().strip()
+    if not valid_pin(pin):
+        raise _fail(PIN_RULE, 2)
+    with _session(db) as session:
+        user = session.scalars(select(User).where(User.name == name)).one_or_none()
+        if user is None or user.role != "operator":
+            raise _fail(f"没有名为 {name} 的操作员 / no operator named {name}")
+        user.pin_hash = hash_pin(pin)
+        record(session, actor="cli", action="set_pin", entity="user", entity_id=str(user.id))
+    typer.echo(f"已设置 {name} 的 PIN 码 / PIN set for {name}")
+
+
 @server_app.command("revoke-passbook")
 def revoke_passbook(
     farmer: Annotated[str, typer.Argument(help="农户编号 / farmer id")],

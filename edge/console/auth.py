@@ -1,10 +1,11 @@
 """Operator PINs and the signed session cookie of the station console.
 
-PINs are 4–8 digits, kept only as Argon2 hashes in the edge database (``operators``),
-set with ``gongfang edge set-pin NAME`` on the box. Argon2 runs with 8 MiB (3 passes),
-not pwdlib's default 64 MiB, so a sign-in cannot push the edge past its 200 MB budget: a
-4–8 digit PIN falls to an offline search whatever the cost, so what protects it is that
-the hashes never leave the box and wrong PINs lock the name for a minute.
+PINs (:mod:`gongfang.pins`: 4–8 digits, Argon2) are kept only as hashes in the edge
+database (``operators``), set on the box with ``gongfang edge set-pin NAME``, or handed
+down with the station directory for the cooperative's operators who have one on the server
+(``gongfang server set-pin NAME``). A PIN set on the box wins over the server's for that
+name; the server's operators it no longer lists are dropped. Wrong PINs lock a name for a
+minute after five tries.
 
 The session is an HttpOnly cookie signed with a per-install secret kept in the data
 folder (``console_secret``, mode 0600), valid for one shift.
@@ -13,7 +14,6 @@ folder (``console_secret``, mode 0600), valid for one shift.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import threading
 import time
@@ -21,24 +21,23 @@ from pathlib import Path
 from typing import Protocol
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
+
+from gongfang import pins, wire
 
 SESSION_COOKIE = "gf_op"
 SESSION_MAX_AGE_S = 12 * 3600  # one shift
-PIN_RE = re.compile(r"^[0-9]{4,8}$")
 NAME_MAX = 100
 MAX_FAILURES = 5
 LOCKOUT_S = 60.0
 SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
-
-_hasher = PasswordHash((Argon2Hasher(time_cost=3, memory_cost=8 * 1024, parallelism=1),))
 
 
 class PinStore(Protocol):
     def set_operator(self, name: str, pin_hash: str, *, source: str = "local") -> None: ...
     def operator_pin_hash(self, name: str) -> str | None: ...
     def operator_names(self) -> list[str]: ...
+    def operator_sources(self) -> dict[str, str]: ...
+    def drop_operator(self, name: str) -> None: ...
 
 
 class PinError(ValueError):
@@ -55,9 +54,27 @@ def check_name(name: str) -> str:
 def set_pin(store: PinStore, name: str, pin: str) -> None:
     """Hash and keep an operator's PIN (a new operator, or a new PIN)."""
     name = check_name(name)
-    if not PIN_RE.fullmatch(pin):
-        raise PinError("PIN 须为 4–8 位数字 / the PIN must be 4–8 digits")
-    store.set_operator(name, _hasher.hash(pin), source="local")
+    if not pins.valid_pin(pin):
+        raise PinError(pins.PIN_RULE)
+    store.set_operator(name, pins.hash_pin(pin), source="local")
+
+
+def sync_operators(store: PinStore, hints: list[wire.OperatorHint]) -> int:
+    """Take the server's operators and PIN hashes (a local PIN wins); returns how many
+    names changed."""
+    sources = store.operator_sources()
+    listed = {h.name for h in hints}
+    changed = 0
+    for h in hints:
+        if sources.get(h.name) == "local" or store.operator_pin_hash(h.name) == h.pin_hash:
+            continue
+        store.set_operator(h.name, h.pin_hash, source="server")
+        changed += 1
+    for name, source in sources.items():
+        if source == "server" and name not in listed:
+            store.drop_operator(name)
+            changed += 1
+    return changed
 
 
 class SignIn:
@@ -81,12 +98,7 @@ class SignIn:
         if self.locked(name):
             return False
         stored = self._store.operator_pin_hash(name)
-        ok = False
-        if stored is not None and PIN_RE.fullmatch(pin):
-            try:
-                ok = _hasher.verify(pin, stored)
-            except Exception:  # a hash this version cannot read: refused, not a crash
-                ok = False
+        ok = stored is not None and pins.verify_pin(pin, stored)
         with self._lock:
             if ok:
                 self._failures.pop(name, None)

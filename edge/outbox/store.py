@@ -529,6 +529,14 @@ class EdgeStore:
     def operator_names(self) -> list[str]:
         return [str(r[0]) for r in self._query("SELECT name FROM operators ORDER BY name")]
 
+    def operator_sources(self) -> dict[str, str]:
+        """Operator name → where its PIN came from (``local`` or ``server``)."""
+        return {str(n): str(s) for n, s in self._query("SELECT name, source FROM operators")}
+
+    def drop_operator(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM operators WHERE name = ?", (name,))
+
     # ------------------------------------------------------------ key/value
 
     def get(self, key: str) -> Any:

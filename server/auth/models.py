@@ -18,4 +18,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))  # operator | reviewer | admin
     cooperative_id: Mapped[str | None] = mapped_column(ForeignKey("cooperatives.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
+    # Argon2 hash of the station-console PIN (gongfang.pins), handed to the cooperative's
+    # stations with their directory; None: this operator signs in on no console.
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

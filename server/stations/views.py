@@ -22,12 +22,14 @@ from gongfang.wire import (
     Grade,
     Ident,
     MarketHint,
+    OperatorHint,
     Product,
     StationDirectory,
     SyncAck,
     SyncBatch,
 )
 from server.audit.service import record
+from server.auth.models import User
 from server.contracts.models import Contract
 from server.core.db import session_scope, utcnow
 from server.core.deps import (
@@ -172,7 +174,8 @@ def _retryable(exc: DBAPIError) -> bool:
 
 @router.get("/station/directory", response_model=StationDirectory)
 def directory(station: StationDep, session: SessionDep) -> StationDirectory:
-    """Farmers of the key's cooperative with their contracts, and 7 days of market prices."""
+    """Farmers of the key's cooperative with their contracts, 7 days of market prices, and
+    its operators' console PIN hashes."""
     coop = station.cooperative_id
     today = intake_date(utcnow())
     farmers = list(
@@ -212,7 +215,18 @@ def directory(station: StationDep, session: SessionDep) -> StationDirectory:
             .order_by(MarketPrice.day, MarketPrice.product, MarketPrice.grade)
         )
     ]
-    return StationDirectory(station=station.id, cooperative=coop, farmers=hints, market=market)
+    operators = [
+        OperatorHint(name=u.name, pin_hash=u.pin_hash)
+        for u in session.scalars(
+            select(User)
+            .where(User.cooperative_id == coop, User.role == "operator", User.pin_hash.is_not(None))
+            .order_by(User.name)
+        )
+        if u.pin_hash
+    ]
+    return StationDirectory(
+        station=station.id, cooperative=coop, farmers=hints, market=market, operators=operators
+    )
 
 
 def _contract_hint(c: Contract) -> ContractHint:

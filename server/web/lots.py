@@ -71,8 +71,6 @@ def _lot_page(
         "lot": detail.lot,
         "items": items,
         "leaves": detail.lot.product == "ruoye",
-        # Photos are served to users of the lot's cooperative only (server.photos), not admins.
-        "photo_hidden": detail.has_photo and user.cooperative_id != detail.lot.cooperative_id,
         "known_labels": STRAWBERRY_LABELS + LEAF_LABELS,
         "back_run": back_run,
         "can_price": is_staff(user) and detail.lot.status == "unpriced",

@@ -361,3 +361,40 @@ def test_console_discard_and_override_need_a_reason(tmp_path: Path) -> None:
         assert r.headers["hx-redirect"].startswith("/console/signin")
     finally:
         node.stop()
+
+
+def test_operators_from_the_server_directory_sign_in_and_local_pins_win(tmp_path: Path) -> None:
+    from gongfang.pins import hash_pin
+
+    directory = wire.StationDirectory(
+        station=STATION,
+        cooperative="c1",
+        operators=[
+            wire.OperatorHint(name="王芳", pin_hash=hash_pin("2468")),
+            wire.OperatorHint(name="李明", pin_hash=hash_pin("1357")),
+        ],
+    )
+    state = StandinState(api_key=KEY, station=STATION, farmers=set(), directory=directory)
+    server = StandinServer(state).start()
+    node = _node(tmp_path, "127.0.0.1", server_url=server.url, api_key=KEY, sync_interval_s=0.1)
+    try:
+        set_pin(node.store, "李明", "9753")  # set on the box: wins over the server's
+        wait_for(lambda: node.directory.loaded and "王芳" in node.store.operator_names())
+        http = httpx.Client(base_url=_url(node), timeout=5)
+        assert _sign_in(http, "王芳", "2468").status_code == 303
+        assert _sign_in(httpx.Client(base_url=_url(node)), "李明", "1357").status_code == 422
+        assert _sign_in(httpx.Client(base_url=_url(node)), "李明", "9753").status_code == 303
+        assert node.store.operator_sources() == {"王芳": "server", "李明": "local"}
+    finally:
+        node.stop()
+        server.stop()
+    # the server no longer lists 王芳: the next directory drops her, the local one stays
+    from edge.console.auth import sync_operators
+    from edge.outbox.store import EdgeStore
+
+    store = EdgeStore(tmp_path / "edge.db")
+    try:
+        assert sync_operators(store, []) == 1
+        assert store.operator_names() == ["李明"]
+    finally:
+        store.close()
