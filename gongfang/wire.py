@@ -495,7 +495,7 @@ class MarketHint(_Body):
     product: Product
     grade: Grade
     date: str  # YYYY-MM-DD
-    fen_per_kg: StrictInt = Field(ge=0)
+    fen_per_kg: int = Field(ge=0)
 
 
 class OperatorHint(_Body):
@@ -510,9 +510,9 @@ class StationDirectory(_Body):
     """``GET /api/v1/station/directory`` (station API key): farmers of the station's
     cooperative with their contracts, recent market prices, and the operators who have a
     console PIN. Estimates only: the server prices every lot itself when it arrives."""
-    operators: list[OperatorHint] = Field(default_factory=list)
 
     station: Ident
     cooperative: str
     farmers: list[FarmerHint] = Field(default_factory=list)
     market: list[MarketHint] = Field(default_factory=list)
+    operators: list[OperatorHint] = Field(default_factory=list)
