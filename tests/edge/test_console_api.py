@@ -398,3 +398,34 @@ def test_operators_from_the_server_directory_sign_in_and_local_pins_win(tmp_path
         assert store.operator_names() == ["李明"]
     finally:
         store.close()
+
+
+def test_every_message_the_console_uses_is_translated() -> None:
+    """Keys named in the templates and the routes, and the families built at run time
+    (waiting states, kinds, results, severities, rules, labels), are in the catalogue."""
+    from edge.console.mount import HERE
+    from gongfang.web.i18n import Messages
+
+    zh = Messages.load(HERE / "locale").by_lang["zh"]
+    text = "".join(p.read_text(encoding="utf-8") for p in (HERE / "templates").glob("*.html"))
+    text += (HERE / "pages.py").read_text(encoding="utf-8")
+    used = set(re.findall(r"""t\(['"]([a-z_]+\.[a-z_.]+)['"]""", text))
+    used = {k for k in used if not k.endswith(("_", "."))}  # prefixes of the families below
+    used |= set(re.findall(r'"((?:lane|signin)\.err_[a-z_]+|lane\.[a-z]+ed)"', text))
+    families = {
+        "nav": ["lanes", "today", "rooms", "link"],
+        "lot.waiting": ["farmer", "grading", "operator", "override"],
+        "lot.graded": ["model", "operator"],
+        "link.kind": ["lot", "alarm", "climate", "stay"],
+        "link.result": [r.value for r in wire.ItemResult],
+        "link.status": ["idle", "ok", "offline", "auth_error", "error", "disabled"],
+        "rooms.sev": [s.value for s in wire.Severity],
+        "rooms.profile": ["strawberry", "ruoye"],
+        "rules": ["temp_high", "temp_critical", "temp_low", "rh_low", "sensor_silent", "door_open"],
+        "item": ["unripe", "turning", "ripe", "defect", "clean", "spot", "yellow", "hole"],
+        "grade": [g.value for g in wire.Grade],
+        "product": [p.value for p in wire.Product],
+    }
+    sep = {"nav": ".", "rules": ".", "item": ".", "grade": ".", "product": "."}
+    used |= {f"{f}{sep.get(f, '_')}{v}" for f, vs in families.items() for v in vs}
+    assert sorted(k for k in used if k not in zh) == []
