@@ -261,6 +261,10 @@ def test_operator_records_a_lot_on_the_console(station, mosquitto, offline_page,
         page.locator("#lane-lane1 [data-flash]").wait_for(timeout=5000)
         wait_for(lambda: node.store.depth()["parked"] == 1, timeout_s=10)
         _readings(client, topic, crate2[-8:])
+        # the next farmer's card is scanned at the lane: the panel shows him, no reload
+        scan = {"ts_ms": int(datetime.now(UTC).timestamp() * 1000), "code": "CARD-1"}
+        client.publish(topics.scanner_code("lane1"), scan, qos=1)
+        page.locator('#lane-lane1 [data-farmer="F001"]').wait_for(timeout=10_000)
         _readings(client, topic, stream.empty(300))
         crate3 = list(stream.crate(8_300, settle_ms=1500))
         _readings(client, topic, crate3[:5])
