@@ -30,6 +30,7 @@ from edge.station.workflow import Station
 from edge.sync.loop import SyncConfig, SyncLoop, cached_directory
 from edge.sync.stays import stay_record
 from gongfang import wire
+from gongfang.mqtt_setup import device_username
 from gongfang.settings import EMBEDDED_MQTT, EdgeSettings
 
 if TYPE_CHECKING:
@@ -134,10 +135,12 @@ class EdgeNode:
         if url == EMBEDDED_MQTT:
             from gongfang.embedded_broker import EmbeddedBroker
 
+            # The demo's in-process broker listens on loopback only, anonymous (DESIGN).
             self._broker = EmbeddedBroker().start()
             url = self._broker.url
         self._link = MqttLink(
             url=url,
+            endpoint=s.mqtt_endpoint(url, username=self._mqtt_user()),
             station=s.station,
             client_id=f"gf-edge-{s.station}",
             on_message=self.handle,
@@ -435,6 +438,13 @@ class EdgeNode:
             "sync": sync["status"],
             "last_sync_ms": sync.get("last_success_ms"),
         }
+
+    def _mqtt_user(self) -> str | None:
+        """``{station}-edge`` when a credentials file names the station's clients."""
+        s = self.settings
+        if s.mqtt_username or s.mqtt_credentials_file is None:
+            return None
+        return device_username(s.station, "edge")
 
     def status(self) -> dict[str, Any]:
         """Everything the operator console shows (plain JSON types)."""

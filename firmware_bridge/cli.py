@@ -238,3 +238,66 @@ def _print_summary(console: Any, summary: Any) -> None:
     table.add_row("故障 faults", ", ".join(summary.faults) or "-")
     table.add_row("相机 camera", summary.camera)
     console.print(table)
+
+
+def mqtt_config(
+    bridge_config: Annotated[
+        Path, typer.Option("--bridge", help="桥接设备配置 / the bridge's device config TOML")
+    ],
+    edge_config: Annotated[
+        Path, typer.Option("--edge", help="边缘节点配置 / the edge node's config TOML (lanes)")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="输出目录 / folder for the broker files")],
+    central: Annotated[
+        str | None,
+        typer.Option(help="中心 MQTT 地址 host:8883（生成桥接配置）/ central broker, for a bridge"),
+    ] = None,
+    central_ca: Annotated[
+        Path | None, typer.Option(help="中心 MQTT 的 CA 证书 / CA file of the central broker")
+    ] = None,
+    central_user: Annotated[
+        str | None, typer.Option(help="在中心 MQTT 的用户名 / user name at the central broker")
+    ] = None,
+) -> None:
+    """生成站点 MQTT 的密码文件和 ACL / Write a station broker's password file, ACL and config.
+
+    每台设备和边缘节点各有自己的用户名和随机密码；设备只能发布自己的主题。
+    Every device and the edge node get their own user and random password; each device may
+    publish only its own topics. With --central, also a bridge to the central broker (its
+    password is asked for, or read from stdin).
+    """
+    from firmware_bridge.broker_config import bridge_conf_text, write_station_files
+    from firmware_bridge.config import load_config
+    from firmware_bridge.errors import BridgeError
+    from gongfang.settings import ConfigError, EdgeSettings
+
+    try:
+        settings, devices = load_config(bridge_config)
+        edge = EdgeSettings.load(config_file=edge_config)
+    except (BridgeError, ConfigError, ValueError) as exc:
+        typer.echo(f"配置错误 / config error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if edge.station != settings.station:
+        typer.echo(
+            f"站点不一致 / the two configs name different stations: {settings.station} vs "
+            f"{edge.station}", err=True,
+        )
+        raise typer.Exit(2)
+    users = write_station_files(out, settings.station, devices, [lane.id for lane in edge.lanes])
+    if central:
+        if central_ca is None or central_user is None:
+            typer.echo("--central 需要 --central-ca 和 --central-user / --central needs "
+                       "--central-ca and --central-user", err=True)
+            raise typer.Exit(2)
+        password = typer.prompt("中心 MQTT 密码 / central broker password", hide_input=True)
+        (out / "bridge-central.conf").write_text(bridge_conf_text(
+            settings.station, central=central, ca_file=central_ca.resolve(),
+            username=central_user, password=password,
+        ))
+        (out / "bridge-central.conf").chmod(0o600)
+    typer.echo(f"已写入 / wrote {out}: passwd, acl, credentials.toml, station.conf"
+               + (", bridge-central.conf" if central else ""))
+    for u in users:
+        typer.echo(f"  {u.name}: {', '.join(u.write)}")
+    typer.echo("在边缘和桥接配置中设置 mqtt_credentials_file / set mqtt_credentials_file = "
+               f'"{(out / "credentials.toml").resolve()}" in [edge] and [bridge]')

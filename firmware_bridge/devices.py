@@ -27,6 +27,7 @@ from firmware_bridge.protocols.sht20_modbus import climate_from_registers
 from firmware_bridge.protocols.units import to_grams
 from firmware_bridge.transports.modbus_rtu import ModbusRtuTransport
 from firmware_bridge.transports.mqtt import MqttPublisher
+from gongfang.mqtt_setup import device_username
 from firmware_bridge.transports.serial_port import SerialTransport
 from gongfang.settings import BridgeSettings
 from gongfang.wire import Climate, ScaleReading, Topics
@@ -72,8 +73,12 @@ class Device:
         self._last_ok = time.monotonic()
         self._problem_logged = False
         self._reannounce = threading.Event()
+        # Each device signs in as itself where a credentials file names it (the broker's ACL
+        # then lets it publish only its own topics); else as the bridge's one user.
+        user = device_username(self.station, config.id) if settings.mqtt_credentials_file else None
         self.mqtt = MqttPublisher(
             settings.mqtt_url,
+            endpoint=settings.mqtt_endpoint(settings.mqtt_url, username=user),
             client_id=f"gf-bridge-{self.station}-{config.id}-{uuid.uuid4().hex[:6]}",
             will=(self.status_topic, b"offline"),
             on_connect=self._announce,

@@ -14,8 +14,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gongfang.mqtt_setup import MqttEndpoint, MqttSetupError, read_credentials
 
 #: ``mqtt_url`` value that means "start an in-process broker" (the demo's default).
 EMBEDDED_MQTT = "embedded://"
@@ -106,6 +108,9 @@ class ServerSettings(_Base):
     market_fallback_days: int = Field(default=3, ge=0, le=30)
     max_batch_lots: int = Field(default=1000, ge=1)
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+    # Failed sign-in counters (server/auth/throttle.py): memory:// per worker, or a shared
+    # redis://host:6379 for several workers.
+    sign_in_rate_storage: str = "memory://"
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # larger bodies get 413
     auto_migrate: bool = True  # create_app() brings the database to the latest migration
     # Lot photos from the stations, content-addressed: photos_dir/<sha[:2]>/<sha>.jpg.
@@ -141,7 +146,36 @@ class EdgeLane(BaseModel):
     cold_room: str | None = None  # where this lane's lots are put
 
 
-class EdgeSettings(_Base):
+class MqttAccess(BaseModel):
+    """How a client signs in to its MQTT broker (the URL may carry ``user:password@`` too).
+
+    ``mqtt_credentials_file`` is the TOML ``gongfang mqtt-config`` writes (``[users]`` name →
+    password); a client whose own password is unset looks its user name up there.
+    """
+
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_credentials_file: Path | None = None
+    mqtt_ca_file: Path | None = None  # CA for mqtts:// (default: the system's)
+    mqtt_cert_file: Path | None = None  # client certificate, with mqtt_key_file
+    mqtt_key_file: Path | None = None
+
+    def mqtt_endpoint(self, url: str, *, username: str | None = None) -> MqttEndpoint:
+        """The broker at ``url`` signed in as ``username`` (default: ``mqtt_username``)."""
+        user = username or self.mqtt_username
+        password = self.mqtt_password
+        if password is None and user and self.mqtt_credentials_file is not None:
+            password = read_credentials(self.mqtt_credentials_file).get(user)
+        try:
+            return MqttEndpoint.from_url(
+                url, username=user, password=password, ca_file=self.mqtt_ca_file,
+                cert_file=self.mqtt_cert_file, key_file=self.mqtt_key_file,
+            )
+        except MqttSetupError as exc:
+            raise ConfigError(str(exc)) from exc
+
+
+class EdgeSettings(_Base, MqttAccess):
     """Station edge-node settings (``GONGFANG_EDGE_*``)."""
 
     section: ClassVar[str] = "edge"
@@ -191,7 +225,7 @@ class EdgeSettings(_Base):
         return base.rstrip("/") if base else None
 
 
-class BridgeSettings(_Base):
+class BridgeSettings(_Base, MqttAccess):
     """Firmware bridge settings (``GONGFANG_BRIDGE_*``)."""
 
     section: ClassVar[str] = "bridge"

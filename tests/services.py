@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from gongfang.embedded_broker import free_port
@@ -38,9 +39,13 @@ def _wait_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None
 
 
 class Mosquitto:
-    """A throwaway Mosquitto 2 broker; ``restart()`` keeps the port (for reconnect tests)."""
+    """A throwaway Mosquitto 2 broker; ``restart()`` keeps the port (for reconnect tests).
 
-    def __init__(self) -> None:
+    ``conf(port, folder)`` gives a config of one's own (sign-in, ACL, TLS, bridges) in place
+    of the anonymous loopback default.
+    """
+
+    def __init__(self, conf: Callable[[int, Path], str] | None = None) -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not os.path.exists(exe):
             raise ServiceMissing("mosquitto is not installed: apt-get install mosquitto")
@@ -49,6 +54,7 @@ class Mosquitto:
         self.dir = Path(tempfile.mkdtemp(prefix="gf-mosq-"))
         self.conf = self.dir / "mosquitto.conf"
         self.conf.write_text(
+            conf(self.port, self.dir) if conf is not None else
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence false\n"

@@ -43,7 +43,7 @@ from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ValidationError
 
 from gongfang import wire
-from gongfang.embedded_broker import parse_mqtt_url
+from gongfang.mqtt_setup import MqttClientSetup, MqttEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -319,11 +319,14 @@ class MqttLink:
         min_backoff_s: float = 0.25,
         max_backoff_s: float = 30.0,
         connack_timeout_s: float = CONNACK_TIMEOUT_S,
+        endpoint: MqttEndpoint | None = None,
     ) -> None:
         if protocol not in ("auto", "5", "3.1.1"):
             raise ValueError(f"protocol must be auto, 5 or 3.1.1, got {protocol!r}")
-        self.host, self.port = parse_mqtt_url(url)
-        self.url = url
+        # ``endpoint`` (sign-in, TLS) wins; else everything comes from the URL.
+        self.endpoint = endpoint or MqttEndpoint.from_url(url)
+        self.host, self.port = self.endpoint.host, self.endpoint.port
+        self.url = self.endpoint.describe()
         self.station = station
         self.client_id = client_id
         self.topics = wire.Topics(station)
@@ -474,6 +477,7 @@ class MqttLink:
             clean_session=None if v5 else False,
             manual_ack=True,
         )
+        MqttClientSetup(self.endpoint).configure(client)
         client.reconnect_delay_set(*self._backoff)  # type: ignore[arg-type]  # floats work
         client.max_inflight_messages_set(100)
         client.max_queued_messages_set(10_000)  # outgoing while disconnected, then dropped

@@ -12,7 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from firmware_bridge.errors import MqttError
-from gongfang.embedded_broker import parse_mqtt_url
+from gongfang.mqtt_setup import MqttClientSetup, MqttEndpoint, MqttSetupError
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,21 @@ class MqttPublisher:
         client_id: str | None = None,
         will: tuple[str, bytes] | None = None,
         on_connect: Any = None,
+        endpoint: MqttEndpoint | None = None,
     ) -> None:
         try:
-            self.host, self.port = parse_mqtt_url(url)
-        except ValueError as exc:
+            self.endpoint = endpoint or MqttEndpoint.from_url(url)
+        except MqttSetupError as exc:
             raise MqttError(str(exc)) from exc
-        self.url = url
+        self.host, self.port = self.endpoint.host, self.endpoint.port
+        self.url = self.endpoint.describe()
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id or f"gf-bridge-{uuid.uuid4().hex[:8]}",
             protocol=mqtt.MQTTv311,
             clean_session=True,
         )
+        MqttClientSetup(self.endpoint).configure(self._client)
         self._client.max_queued_messages_set(10_000)
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         if will is not None:
