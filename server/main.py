@@ -29,10 +29,11 @@ from gongfang.web.security import PageGuard
 from server.aggregates import views as aggregates_views
 from server.audit import views as audit_views
 from server.auth import views as auth_views
+from server.auth.throttle import SignInThrottle
 from server.coldchain import views as coldchain_views
 from server.contracts import views as contracts_views
 from server.core.db import make_engine, session_factory, upgrade
-from server.core.errors import DomainError
+from server.core.errors import DomainError, TooManyAttempts
 from server.core.metrics import HTTP_REQUESTS, HTTP_SECONDS, REGISTRY
 from server.farmers import views as farmers_views
 from server.lots import views as lots_views
@@ -181,10 +182,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.station_keys = StationKeyCache()
+    app.state.sign_in = SignInThrottle(storage_uri=settings.sign_in_rate_storage)
 
     @app.exception_handler(DomainError)
     async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, exc.message, exc.detail)
+        response = _error(exc.status_code, exc.code, exc.message, exc.detail)
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -14,12 +14,14 @@ import json
 import time
 from dataclasses import dataclass
 
+import anyio
 from pwdlib import PasswordHash
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.audit.service import record
 from server.auth.models import User
+from server.auth.throttle import SignInThrottle
 from server.core.errors import Conflict, Invalid, NotAuthenticated
 from server.stations.models import Cooperative
 
@@ -73,13 +75,47 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, *, name: str, password: str) -> User:
+def user_and_hash(session: Session, *, name: str) -> tuple[User | None, str]:
+    """The user of that name and the hash to check a password against: a dummy hash for
+    unknown names too, so both take the same time."""
     user = session.scalars(select(User).where(User.name == name)).first()
-    # Verify against a dummy hash for unknown names too: same timing either way.
-    hashed = user.password_hash if user is not None else _DUMMY
-    if not verify_password(password, hashed) or user is None:
+    return user, (user.password_hash if user is not None else _DUMMY)
+
+
+def signed_in(user: User | None, ok: bool) -> User:
+    """The user if the password matched, else :class:`NotAuthenticated`."""
+    if not ok or user is None:
         raise NotAuthenticated("用户名或密码错误 / wrong user name or password")
     return user
+
+
+def authenticate(session: Session, *, name: str, password: str) -> User:
+    """Check a password in this thread (CLI, tests); pages and the API use
+    :func:`sign_in`, which is throttled and hashes off the event loop."""
+    user, hashed = user_and_hash(session, name=name)
+    return signed_in(user, verify_password(password, hashed))
+
+
+async def sign_in(
+    session: Session, throttle: SignInThrottle, *, name: str, password: str, address: str
+) -> User:
+    """A throttled sign-in: refused while the name or address is locked; failures count."""
+    throttle.check(name=name, address=address)
+
+    def lookup() -> tuple[User | None, str]:
+        found = user_and_hash(session, name=name)
+        # End the read before the slow hash: no transaction (on SQLite: no write lock,
+        # taken at BEGIN) is held while this request waits for a hashing slot.
+        session.commit()
+        return found
+
+    user, hashed = await anyio.to_thread.run_sync(lookup)
+    ok = await throttle.hash_slot(lambda: verify_password(password, hashed))
+    if not ok or user is None:
+        throttle.failed(name=name, address=address)
+    else:
+        throttle.succeeded(name=name)
+    return signed_in(user, ok)
 
 
 _DUMMY = hash_password("not-a-real-password-0")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.auth.service import authenticate, create_user, make_token
-from server.core.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+from server.auth.service import create_user, make_token, sign_in
+from server.core.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, client_address
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -34,14 +34,22 @@ class UserBody(BaseModel):
     password: str = Field(min_length=8, max_length=200)
 
 
-@router.post("/auth/token", response_model=TokenOut)
-def token(
+@router.post(
+    "/auth/token",
+    response_model=TokenOut,
+    responses={429: {"description": "too many failed sign-ins (Retry-After says how long)"}},
+)
+async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    request: Request,
 ) -> TokenOut:
-    """Exchange a user name and password for a bearer token."""
-    user = authenticate(session, name=form.username, password=form.password)
+    """Exchange a user name and password for a bearer token (throttled per user and address)."""
+    user = await sign_in(
+        session, request.app.state.sign_in, name=form.username, password=form.password,
+        address=client_address(request),
+    )
     return TokenOut(
         access_token=make_token(
             user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes

@@ -123,3 +123,9 @@ def get_station(request: Request, x_api_key: Annotated[str | None, Header()] = N
 
 
 StationDep = Annotated[Station, Depends(get_station)]
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the ASGI server saw it (behind a proxy, run uvicorn with
+    ``--proxy-headers --forwarded-allow-ips`` set to the proxy's address only)."""
+    return request.client.host if request.client else "unknown"

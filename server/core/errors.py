@@ -75,3 +75,14 @@ class ImportFailed(DomainError):
             detail=errors,
         )
         self.errors = errors
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed sign-ins for a user or an address; ``retry_after_s`` until allowed."""
+
+    status_code = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, detail={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s

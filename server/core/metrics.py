@@ -21,6 +21,10 @@ HTTP_SECONDS = Histogram(
 SYNC_LOTS = Counter(
     "gongfang_sync_lots_total", "Lots received from edges, by result", ["result"], registry=REGISTRY
 )
+LOTS_REFUSED = Counter(
+    "gongfang_lots_refused_total", "Lots refused at ingestion, by reason", ["reason"],
+    registry=REGISTRY,
+)
 PAYOUT_RUNS = Counter(
     "gongfang_payout_runs_total", "Payout run state changes", ["action"], registry=REGISTRY
 )

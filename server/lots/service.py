@@ -7,7 +7,7 @@ order of arrival the pricing rule consumes quota in. The caller owns the transac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
@@ -21,6 +21,7 @@ from server.aggregates.service import AggregateDelta, apply_deltas
 from server.audit.service import record
 from server.core.db import bulk_insert, in_values, utcnow
 from server.core.errors import Invalid, InvalidState, NotFound
+from server.core.metrics import LOTS_REFUSED
 from server.lots.models import Lot, LotPart
 from server.passbook.service import register_tokens
 from server.pricing.rule import PriceResult, price_lot
@@ -51,12 +52,12 @@ def ingest_lots(
     *,
     lots: Sequence[LotRecord],
     market_fallback_days: int = 3,
-    known_stations: Collection[str] | None = None,
+    station_cooperatives: Mapping[str, str] | None = None,
 ) -> IngestResult:
     """Store and price new lots; acknowledge each one (in the order given).
 
-    ``known_stations``: stations the caller already checked exist (the sync endpoint knows
-    its key's station), which saves a query; otherwise they are looked up.
+    ``station_cooperatives``: station → cooperative for stations the caller already knows
+    (the sync endpoint knows its key's), which saves a query; others are looked up.
     """
     if not lots:
         return IngestResult()
@@ -67,11 +68,16 @@ def ingest_lots(
 
     stored = _stored_hashes(session, [lot.id for lot in lots])
     farmers, book = load_farmers_and_contracts(session, {lot.farmer for lot in lots})
+    # Each station's cooperative: a lot is of its farmer's cooperative (DESIGN), and a
+    # station may only submit lots of its own cooperative's farmers (their contracts are
+    # the farmers'), so a key of one cooperative can never price into another's payouts.
     wanted = {lot.station for lot in lots}
-    if known_stations is None or not wanted <= set(known_stations):
-        known_stations = _known_stations(session, wanted)
+    station_coop = dict(station_cooperatives or {})
+    if not wanted <= set(station_coop):
+        station_coop = _station_cooperatives(session, wanted)
 
     fresh: list[int] = []
+    refused: list[str] = []
     seen: dict[uuid.UUID, str] = {}
     for i in order:
         lot, h = lots[i], hashes[i]
@@ -91,10 +97,19 @@ def ingest_lots(
         if lot.farmer not in farmers:
             acks[i] = _ack(key, ItemResult.INVALID, f"农户不存在 / unknown farmer {lot.farmer!r}")
             continue
-        if lot.station not in known_stations:
+        if lot.station not in station_coop:
             acks[i] = _ack(
                 key, ItemResult.INVALID, f"收购站不存在 / unknown station {lot.station!r}"
             )
+            continue
+        if farmers[lot.farmer] != station_coop[lot.station]:
+            acks[i] = _ack(
+                key,
+                ItemResult.INVALID,
+                f"农户 {lot.farmer} 不属于收购站 {lot.station} 的合作社 / farmer {lot.farmer!r} "
+                f"is not of station {lot.station!r}'s cooperative",
+            )
+            refused.append(key)
             continue
         seen[lot.id] = h
         fresh.append(i)
@@ -103,6 +118,13 @@ def ingest_lots(
         _store_new(session, lots, hashes, fresh, farmers, book, market_fallback_days)
         for i in fresh:
             acks[i] = _ack(keys[i], ItemResult.ACCEPTED)
+    if refused:
+        LOTS_REFUSED.labels("cooperative_scope").inc(len(refused))
+        record(
+            session, actor="system", action="lots_refused", entity="lot",
+            entity_id=refused[0], reason="cooperative_scope", lots=refused[:1000],
+            count=len(refused),
+        )
     return IngestResult([acks[i] for i in range(len(lots))])
 
 
@@ -243,9 +265,10 @@ def _stored_hashes(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, st
     return out
 
 
-def _known_stations(session: Session, ids: set[str]) -> set[str]:
+def _station_cooperatives(session: Session, ids: set[str]) -> dict[str, str]:
     c = _STATIONS.c
-    return set(session.scalars(select(c.id).where(c.id.in_(sorted(ids)))))
+    rows = session.execute(select(c.id, c.cooperative_id).where(c.id.in_(sorted(ids))))
+    return {r[0]: r[1] for r in rows}
 
 
 def price_manually(

@@ -42,6 +42,7 @@ from server.core.db import UTCDateTime, utcnow
 from server.core.errors import AlreadyPaid, Invalid, InvalidState, NotFound
 from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
+from server.payouts.cells import safe_row
 from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
 from server.stations.models import Cooperative
 
@@ -450,7 +451,7 @@ def export_csv(session: Session, *, run: PayoutRun, actor: str) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(BANK_HEADER)
-    writer.writerows(bank_rows(session, run))
+    writer.writerows(safe_row(row) for row in bank_rows(session, run))
     return "\ufeff" + buf.getvalue()  # BOM: spreadsheet programs then read the UTF-8 names
 
 
@@ -464,7 +465,7 @@ def export_xlsx(session: Session, *, run: PayoutRun, actor: str) -> bytes:
     ws.title = f"run-{run.id}"
     ws.append(BANK_HEADER)
     for row in bank_rows(session, run):
-        ws.append(row)
+        ws.append(safe_row(row))  # openpyxl makes "=…" a formula; "'=…" stays text
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

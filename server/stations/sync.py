@@ -52,12 +52,13 @@ def handle_sync(
     market_fallback_days: int = 3,
 ) -> SyncAck:
     check_station(station, batch)
-    # Every lot names the key's station (checked above), which the key proves exists.
+    # Every lot names the key's station (checked above), which the key proves exists;
+    # ingest_lots refuses those whose farmer is of another cooperative.
     lots = ingest_lots(
         session,
         lots=batch.lots,
         market_fallback_days=market_fallback_days,
-        known_stations={station.id},
+        station_cooperatives={station.id: station.cooperative_id},
     )
     alarms = upsert_alarms(session, alarms=batch.alarms) if batch.alarms else []
     climate = upsert_climate(session, summaries=batch.climate)

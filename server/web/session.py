@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.auth.models import User
-from server.auth.service import authenticate, make_token, read_token
-from server.core.deps import SessionDep, SettingsDep
-from server.core.errors import Forbidden, NotAuthenticated
+from server.auth.service import make_token, read_token, sign_in
+from server.core.deps import SessionDep, SettingsDep, client_address
+from server.core.errors import Forbidden, NotAuthenticated, TooManyAttempts
 from server.web.pages import render
 
 # The cookie carries the same HMAC-signed token the JSON API takes as a bearer token.
@@ -100,7 +100,7 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:  # no
 
 
 @router.post("/coop/login", response_model=None)
-def login(
+async def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -118,9 +118,15 @@ def login(
     user: User | None = None
     if not errors:
         try:
-            user = authenticate(session, name=name, password=password)
+            user = await sign_in(
+                session, request.app.state.sign_in, name=name, password=password,
+                address=client_address(request),
+            )
         except NotAuthenticated:
             errors["password"] = "login.err.wrong"  # noqa: S105 - a message key
+        except TooManyAttempts:
+            errors["password"] = "login.err.locked"  # noqa: S105 - a message key
+            return _login_page(request, next_url=target, name=name, errors=errors, status=429)
     if user is None:
         return _login_page(request, next_url=target, name=name, errors=errors, status=422)
     token = make_token(user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes)
