@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -101,17 +102,18 @@ class SyncLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._directory_due_ms = 0
-        self._photos = (
-            None
-            if photos is None
-            else PhotoUploader(
-                db_path=store.path,
-                photos=photos,
-                http=self._http,
-                base_backoff_s=min(config.interval_s, 1.0),
-                max_backoff_s=config.max_backoff_s,
-            )
-        )
+        self._photos: PhotoUploader | None = None
+        if photos is not None:
+            try:
+                self._photos = PhotoUploader(
+                    db_path=store.path,
+                    photos=photos,
+                    http=self._http,
+                    base_backoff_s=min(config.interval_s, 1.0),
+                    max_backoff_s=config.max_backoff_s,
+                )
+            except sqlite3.Error as exc:  # lots sync without photos rather than not at all
+                log.error("照片上传不可用 / photo uploads disabled: %s", exc)
 
     # ------------------------------------------------------------ thread
 

@@ -59,7 +59,7 @@ SELECT l.id, j.value, ? FROM lots AS l, json_each(l.record, '$.image_hashes') AS
 WHERE l.id NOT IN (SELECT item_id FROM outbox WHERE kind = 'lot')
   AND l.id NOT IN (SELECT item_id FROM parked WHERE kind = 'lot')
 """
-_COUNTERS = ("uploaded", "duplicate", "skipped", "refused", "failed")
+_COUNTERS = ("uploaded", "duplicate", "skipped", "refused", "failed", "errors")
 
 
 def lot_photos(body: str) -> list[str]:
@@ -102,7 +102,10 @@ class PhotoUploader:
     def close(self) -> None:
         with self._lock:
             if self._final_waiting is None:
-                self._final_waiting = self._count()
+                try:
+                    self._final_waiting = self._count()
+                except sqlite3.Error:
+                    self._final_waiting = -1
                 self._db.close()
 
     def _backfill(self) -> None:
@@ -131,10 +134,21 @@ class PhotoUploader:
     # ------------------------------------------------------------ queue
 
     def enqueue(self, lots: Iterable[tuple[str, Sequence[str]]]) -> int:
-        """Queue the photos of lots the server accepted; a pair already queued stays as is."""
+        """Queue the photos of lots the server accepted; a pair already queued stays as is.
+
+        A database problem is logged and counted, never raised: lots must go on syncing.
+        """
         rows = [(lot_id, sha, now_ms()) for lot_id, hashes in lots for sha in hashes]
         if not rows:
             return 0
+        try:
+            return self._insert(rows)
+        except sqlite3.Error as exc:
+            self.counters["errors"] += 1
+            log.warning("照片未能排队上传 / %d photo(s) not queued: %s", len(rows), exc)
+            return 0
+
+    def _insert(self, rows: list[tuple[str, str, int]]) -> int:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -186,7 +200,18 @@ class PhotoUploader:
     # ------------------------------------------------------------ uploads
 
     def run_once(self) -> bool:
-        """Upload up to ``per_cycle`` due photos; True if more are due now."""
+        """Upload up to ``per_cycle`` due photos; True if more are due now. Never raises
+        for its own database (logged and counted)."""
+        try:
+            return self._cycle()
+        except sqlite3.Error as exc:
+            self.counters["errors"] += 1
+            self._once.problem(
+                "photos-db", repr(exc), logging.WARNING, "照片上传队列出错 / photo queue: %s", exc
+            )
+            return False
+
+    def _cycle(self) -> bool:
         due = self._due(self._per_cycle + 1)
         for lot_id, sha, attempts in due[: self._per_cycle]:
             if not self._upload(lot_id, sha, attempts):
@@ -236,4 +261,8 @@ class PhotoUploader:
         return False
 
     def stats(self) -> dict[str, int]:
-        return {"waiting": self.waiting(), **self.counters}
+        try:
+            waiting = self.waiting()
+        except sqlite3.Error:
+            waiting = -1  # unknown: the queue's database did not answer
+        return {"waiting": waiting, **self.counters}

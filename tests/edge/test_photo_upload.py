@@ -108,6 +108,7 @@ def test_photos_follow_their_lots_once(tmp_path, server, store) -> None:
         "skipped": 1,
         "refused": 0,
         "failed": 0,
+        "errors": 0,
     }
     loop.stop()
     # A restart (new loop, same store): nothing is sent again.
@@ -213,3 +214,21 @@ def test_lots_synced_before_the_queue_are_backfilled_once(tmp_path, server, stor
     assert uploader.waiting() == 1  # backfilled once, not again
     uploader.close()
     http.close()
+
+
+def test_a_broken_photo_queue_never_holds_up_lots(tmp_path, server, store) -> None:
+    import sqlite3
+
+    photos = PhotoStore(tmp_path / "edge" / "photos", max_bytes=10**9)
+    frame = jpeg(50)
+    photos.keep(frame)
+    store.record_lot(make_lot(0, image_hashes=[sha(frame)]), lane="lane1")
+    t = CountingTransport()
+    loop = _loop(store, server, photos, t)
+    with sqlite3.connect(store.path) as db:
+        db.execute("DROP TABLE photo_uploads")
+    _drain(loop)
+    assert store.depth()["total"] == 0  # the lot went anyway
+    assert server.lots()
+    assert _stats(loop)["errors"] >= 1
+    loop.stop()
