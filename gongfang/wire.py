@@ -25,6 +25,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -35,6 +38,7 @@ PREFIX = "gf/v1"
 # Identifiers for stations, scales, rooms, lanes and devices: safe in a topic level.
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
+MAX_ROW_ID = 2**63 - 1  # SQLite and PostgreSQL integer keys: anything larger is not ours
 MAX_GROSS_G = 2_000_000  # 2 t: the largest platform scale a station would use
 MIN_TEMP_C, MAX_TEMP_C = -40.0, 85.0  # SHT20's rated range
 
@@ -185,15 +189,15 @@ class PayloadError(ValueError):
 class _Msg(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", strict=False)
 
-    ts_ms: int = Field(ge=0, lt=10**14)
+    ts_ms: StrictInt = Field(ge=0, lt=10**14)
 
 
 class ScaleReading(_Msg):
     """``…/scale/{scale}/reading``: one gross reading; ``stable`` only from scales that say."""
 
-    gross_g: int = Field(ge=-MAX_GROSS_G, le=MAX_GROSS_G)
-    seq: int = Field(ge=0)
-    stable: bool | None = None
+    gross_g: StrictInt = Field(ge=-MAX_GROSS_G, le=MAX_GROSS_G)
+    seq: StrictInt = Field(ge=0)
+    stable: StrictBool | None = None
     status: Literal["ok", "overload", "underload", "error"] = "ok"
 
 
@@ -206,15 +210,15 @@ class ScannerCode(_Msg):
 class Climate(_Msg):
     """``…/coldroom/{room}/climate``: one temperature/humidity sample."""
 
-    temp_c: float = Field(ge=MIN_TEMP_C, le=MAX_TEMP_C, allow_inf_nan=False)
-    rh_pct: float = Field(ge=0.0, le=100.0, allow_inf_nan=False)
-    seq: int = Field(ge=0)
+    temp_c: StrictFloat = Field(ge=MIN_TEMP_C, le=MAX_TEMP_C, allow_inf_nan=False)
+    rh_pct: StrictFloat = Field(ge=0.0, le=100.0, allow_inf_nan=False)
+    seq: StrictInt = Field(ge=0)
 
 
 class Door(_Msg):
     """``…/coldroom/{room}/door``: the door switch changed."""
 
-    open: bool
+    open: StrictBool
 
 
 DeviceStatus = Literal["online", "offline"]
@@ -318,9 +322,9 @@ class LotRecord(_Body):
     farmer: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     product: Product
     grade: Grade
-    gross_g: int = Field(ge=0, le=MAX_GROSS_G)
-    tare_g: int = Field(ge=0, le=MAX_GROSS_G)
-    net_g: int = Field(gt=0, le=MAX_GROSS_G)
+    gross_g: StrictInt = Field(ge=0, le=MAX_GROSS_G)
+    tare_g: StrictInt = Field(ge=0, le=MAX_GROSS_G)
+    net_g: StrictInt = Field(gt=0, le=MAX_GROSS_G)
     graded_by: GradedBy
     items: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
     image_hashes: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = Field(
@@ -366,7 +370,7 @@ class AlarmRecord(_Body):
     started_at: AwareDatetime
     updated_at: AwareDatetime
     cleared_at: AwareDatetime | None = None
-    peak_value: float | None = None
+    peak_value: StrictFloat | None = None
     message: str = Field(default="", max_length=500)
     # Who acknowledged it on the station console, and when (re-sent like a clearing).
     acked_by: str | None = Field(default=None, min_length=1, max_length=100)
@@ -379,11 +383,11 @@ class ClimateSummary(_Body):
     station: Ident
     room: Ident
     minute_start: AwareDatetime
-    samples: int = Field(ge=1)
-    temp_min_c: float
-    temp_mean_c: float
-    temp_max_c: float
-    rh_mean_pct: float = Field(ge=0, le=100)
+    samples: StrictInt = Field(ge=1)
+    temp_min_c: StrictFloat
+    temp_mean_c: StrictFloat
+    temp_max_c: StrictFloat
+    rh_mean_pct: StrictFloat = Field(ge=0, le=100)
 
 
 class LotStay(_Body):
@@ -399,13 +403,13 @@ class LotStay(_Body):
     room: Ident
     entered_at: AwareDatetime
     left_at: AwareDatetime
-    excursions: int = Field(ge=0, le=100_000)  # alarm excursions that overlapped the stay
-    minutes_above_max_c: int = Field(ge=0)  # minute means above the room profile's limit
-    minutes_below_min_c: int = Field(ge=0)
-    temp_peak_c: float | None = Field(default=None, ge=MIN_TEMP_C, le=MAX_TEMP_C)
-    mkt_c: float | None = Field(default=None, ge=MIN_TEMP_C, le=MAX_TEMP_C)
-    data_coverage_pct: float = Field(ge=0, le=100)
-    remaining_shelf_life_h: float | None = Field(default=None, ge=0, le=100_000)
+    excursions: StrictInt = Field(ge=0, le=100_000)  # alarm excursions that overlapped the stay
+    minutes_above_max_c: StrictInt = Field(ge=0)  # minute means above the room profile's limit
+    minutes_below_min_c: StrictInt = Field(ge=0)
+    temp_peak_c: StrictFloat | None = Field(default=None, ge=MIN_TEMP_C, le=MAX_TEMP_C)
+    mkt_c: StrictFloat | None = Field(default=None, ge=MIN_TEMP_C, le=MAX_TEMP_C)
+    data_coverage_pct: StrictFloat = Field(ge=0, le=100)
+    remaining_shelf_life_h: StrictFloat | None = Field(default=None, ge=0, le=100_000)
 
     @model_validator(mode="after")
     def _left_after_entered(self) -> LotStay:
@@ -459,7 +463,7 @@ class SyncAck(_Body):
 
     lots: list[ItemAck] = Field(default_factory=list)
     alarms: list[ItemAck] = Field(default_factory=list)
-    climate_stored: int = 0
+    climate_stored: StrictInt = 0
     stays: list[ItemAck] = Field(default_factory=list)  # by lot id; omitted when empty
 
 
@@ -479,9 +483,9 @@ class ContractHint(_Body):
     product: Product
     valid_from: str  # YYYY-MM-DD
     valid_to: str
-    floor_fen_per_kg: dict[Grade, int] = Field(default_factory=dict)
+    floor_fen_per_kg: dict[Grade, StrictInt] = Field(default_factory=dict)
     premium_pct: str | None = None  # decimal string, e.g. "20"
-    reject_fen_per_kg: int = 0
+    reject_fen_per_kg: StrictInt = 0
 
 
 class FarmerHint(_Body):
@@ -495,7 +499,7 @@ class MarketHint(_Body):
     product: Product
     grade: Grade
     date: str  # YYYY-MM-DD
-    fen_per_kg: int = Field(ge=0)
+    fen_per_kg: StrictInt = Field(ge=0)
 
 
 class OperatorHint(_Body):

@@ -31,6 +31,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     ValidationError,
     field_validator,
@@ -73,7 +75,7 @@ class FarmerIn(_In):
     id: Ref
     name: Name
     cooperative: Ref
-    low_income: bool = False
+    low_income: StrictBool = False
     household: str | None = Field(default=None, max_length=200)
     village: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
@@ -82,9 +84,9 @@ class FarmerIn(_In):
 
 
 class FloorIn(_In):
-    extra: int | None = Field(default=None, ge=0, le=10_000_000)
-    class_i: int | None = Field(default=None, ge=0, le=10_000_000)
-    class_ii: int | None = Field(default=None, ge=0, le=10_000_000)
+    extra: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
+    class_i: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
+    class_ii: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
 
 
 def parse_premium(value: object) -> str | None:
@@ -111,8 +113,8 @@ class ContractIn(_In):
     valid_to: date
     floor_fen_per_kg: FloorIn = Field(default_factory=FloorIn)
     premium_pct: str | None = None
-    quota_g: int | None = Field(default=None, ge=0, le=10**12)
-    reject_fen_per_kg: int = Field(default=0, ge=0, le=10_000_000)
+    quota_g: StrictInt | None = Field(default=None, ge=0, le=10**12)
+    reject_fen_per_kg: StrictInt = Field(default=0, ge=0, le=10_000_000)
 
     _premium = field_validator("premium_pct", mode="before")(parse_premium)
 
@@ -128,7 +130,7 @@ class MarketPriceIn(_In):
     product: Product
     grade: Grade
     date: date
-    fen_per_kg: int = Field(ge=0, le=10_000_000)
+    fen_per_kg: StrictInt = Field(ge=0, le=10_000_000)
 
 
 class LotIn(_In):
@@ -137,9 +139,9 @@ class LotIn(_In):
     farmer: Ref
     product: Product
     grade: Grade
-    gross_g: int = Field(ge=0, le=MAX_GROSS_G)
-    tare_g: int = Field(ge=0, le=MAX_GROSS_G)
-    net_g: int | None = None
+    gross_g: StrictInt = Field(ge=0, le=MAX_GROSS_G)
+    tare_g: StrictInt = Field(ge=0, le=MAX_GROSS_G)
+    net_g: StrictInt | None = None
     captured_at: AwareDatetime
     cold_room: Ident | None = None
     operator: str | None = Field(default=None, max_length=100)
@@ -176,14 +178,14 @@ class Parsed:
 
 @dataclass
 class ImportReport:
-    cooperatives: int = 0
-    stations: int = 0
-    farmers: int = 0
-    contracts: int = 0
-    market_prices: int = 0
-    lots_accepted: int = 0
-    lots_duplicate: int = 0
-    lots_unpriced: int = 0
+    cooperatives: StrictInt = 0
+    stations: StrictInt = 0
+    farmers: StrictInt = 0
+    contracts: StrictInt = 0
+    market_prices: StrictInt = 0
+    lots_accepted: StrictInt = 0
+    lots_duplicate: StrictInt = 0
+    lots_unpriced: StrictInt = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, Request, WebSocket, WebSocketDisconnect
+from fastapi import Path as UrlPath
 from fastapi.responses import RedirectResponse, Response
 from starlette.responses import HTMLResponse
 
@@ -298,7 +299,7 @@ def build_router(node: EdgeNode, pages: Pages, sessions: Sessions, signin: SignI
         return page(request, "console_link.html", {"v": views.link_view(node)})
 
     @r.post("/console/parked/{seq}/retry")
-    def retry(request: Request, seq: int) -> Response:
+    def retry(request: Request, seq: Annotated[int, UrlPath(ge=1, le=wire.MAX_ROW_ID)]) -> Response:
         operator(request)
         if not node.store.unpark(seq):
             return pages.error(request, 404)

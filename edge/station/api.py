@@ -28,9 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Path, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -168,7 +168,7 @@ def build_app(node: EdgeNode) -> FastAPI:
         return node.store.parked()
 
     @app.post("/api/parked/{seq}/retry")
-    def retry_parked(seq: int) -> dict[str, Any]:
+    def retry_parked(seq: Annotated[int, Path(ge=1, le=wire.MAX_ROW_ID)]) -> dict[str, Any]:
         if not node.store.unpark(seq):
             raise _NotFound(f"parked item {seq}")
         node.wake_sync()

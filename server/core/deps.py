@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -129,3 +129,8 @@ def client_address(request: Request) -> str:
     """The client's address as the ASGI server saw it (behind a proxy, run uvicorn with
     ``--proxy-headers --forwarded-allow-ips`` set to the proxy's address only)."""
     return request.client.host if request.client else "unknown"
+
+
+MAX_ROW_ID = 2**63 - 1  # a BIGINT key: larger ids are not ours (and overflow the driver)
+#: A database row id in a path: 1 … 2^63−1, else 422 before any query runs.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
 from server.audit.service import record
@@ -39,7 +39,7 @@ class FarmerBody(BaseModel):
     household: str | None = Field(default=None, max_length=200)
     village: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
-    low_income: bool = False
+    low_income: StrictBool = False
     bank_account: str | None = Field(default=None, pattern=r"^[0-9 ]{8,40}$")
     card_code: str | None = Field(default=None, max_length=128)
 
@@ -83,7 +83,7 @@ def list_farmers(
     session: SessionDep,
     user: CurrentUser,
     cooperative: str | None = None,
-    low_income: bool | None = None,
+    low_income: StrictBool | None = None,
 ) -> list[FarmerOut]:
     coop = scope_cooperative(user, cooperative)
     stmt = select(Farmer).order_by(Farmer.id).limit(5000)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy import select
 
 from server.coldchain.models import LotColdStay
@@ -189,7 +189,7 @@ def get_lot_stay(lot_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> S
 
 class ManualPriceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    unit_fen_per_kg: int = Field(ge=0, le=10_000_000)
+    unit_fen_per_kg: StrictInt = Field(ge=0, le=10_000_000)
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -6,12 +6,13 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from server.core.deps import (
     CurrentUser,
     PayoutStaff,
     Reviewer,
+    RowId,
     SessionDep,
     check_cooperative,
     scope_cooperative,
@@ -80,7 +81,7 @@ class RunBrief(BaseModel):
 class AdjustmentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     farmer: str = Field(min_length=1, max_length=64)
-    amount_fen: int = Field(ge=-100_000_000, le=100_000_000)
+    amount_fen: StrictInt = Field(ge=-100_000_000, le=100_000_000)
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -116,7 +117,7 @@ def _out(session: SessionDep, run: PayoutRun) -> RunOut:
     )
 
 
-def _run(session: SessionDep, user: CurrentUser, run_id: int) -> PayoutRun:
+def _run(session: SessionDep, user: CurrentUser, run_id: RowId) -> PayoutRun:
     run = service.get_run(session, run_id)
     check_cooperative(user, run.cooperative_id)
     return run
@@ -154,13 +155,13 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, session: SessionDep, user: CurrentUser) -> RunOut:
+def get_run(run_id: RowId, session: SessionDep, user: CurrentUser) -> RunOut:
     return _out(session, _run(session, user, run_id))
 
 
 @router.get("/runs/{run_id}/lines/{farmer_id}/lots", response_model=list[LotLineOut])
 def line_lots(
-    run_id: int, farmer_id: str, session: SessionDep, user: CurrentUser
+    run_id: RowId, farmer_id: str, session: SessionDep, user: CurrentUser
 ) -> list[LotLineOut]:
     """Drill-down: every lot of a farmer's line, each part with its pricing explanation."""
     run = _run(session, user, run_id)
@@ -171,7 +172,7 @@ def line_lots(
 
 
 @router.post("/runs/{run_id}/adjustments", response_model=RunOut, status_code=201)
-def adjust(run_id: int, body: AdjustmentBody, session: SessionDep, user: PayoutStaff) -> RunOut:
+def adjust(run_id: RowId, body: AdjustmentBody, session: SessionDep, user: PayoutStaff) -> RunOut:
     run = _run(session, user, run_id)
     service.add_adjustment(
         session,
@@ -185,7 +186,7 @@ def adjust(run_id: int, body: AdjustmentBody, session: SessionDep, user: PayoutS
 
 
 @router.post("/runs/{run_id}/approve", response_model=RunOut)
-def approve(run_id: int, session: SessionDep, user: Reviewer) -> RunOut:
+def approve(run_id: RowId, session: SessionDep, user: Reviewer) -> RunOut:
     run = _run(session, user, run_id)
     service.approve(session, run=run, actor=user.name)
     PAYOUT_RUNS.labels(action="approved").inc()
@@ -193,7 +194,7 @@ def approve(run_id: int, session: SessionDep, user: Reviewer) -> RunOut:
 
 
 @router.post("/runs/{run_id}/discard", response_model=RunBrief)
-def discard(run_id: int, session: SessionDep, user: PayoutStaff) -> RunBrief:
+def discard(run_id: RowId, session: SessionDep, user: PayoutStaff) -> RunBrief:
     run = _run(session, user, run_id)
     service.discard(session, run=run, actor=user.name)
     return RunBrief(
@@ -207,7 +208,7 @@ def discard(run_id: int, session: SessionDep, user: PayoutStaff) -> RunBrief:
 
 @router.post("/runs/{run_id}/export")
 def export(
-    run_id: int,
+    run_id: RowId,
     session: SessionDep,
     user: PayoutStaff,
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
@@ -228,7 +229,7 @@ def export(
 
 
 @router.post("/runs/{run_id}/paid", response_model=RunBrief)
-def paid(run_id: int, session: SessionDep, user: PayoutStaff) -> RunBrief:
+def paid(run_id: RowId, session: SessionDep, user: PayoutStaff) -> RunBrief:
     run = _run(session, user, run_id)
     service.mark_paid(session, run=run, actor=user.name)
     return RunBrief(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gongfang.web.fmt import SHANGHAI
 from gongfang.web.i18n import request_lang
 from server.auth.models import User
-from server.core.deps import SessionDep, scope_cooperative
+from server.core.deps import RowId, SessionDep, scope_cooperative
 from server.core.errors import DomainError
 from server.core.metrics import PAYOUT_RUNS
 from server.payouts import queries, service
@@ -45,12 +45,12 @@ def is_staff(user: User) -> bool:
     return user.role in ("reviewer", "admin")
 
 
-def scoped_run(session: Session, user: User, run_id: int) -> PayoutRun:
+def scoped_run(session: Session, user: User, run_id: RowId) -> PayoutRun:
     """The run if the user's cooperative may see it (else the same 404 as an unknown run)."""
     return _run(session, user, run_id)
 
 
-def _run(session: Session, user: User, run_id: int) -> PayoutRun:
+def _run(session: Session, user: User, run_id: RowId) -> PayoutRun:
     return queries.scoped_run(session, run_id=run_id, scope=scope_cooperative(user, None))
 
 
@@ -189,7 +189,7 @@ def _run_page(
 @router.get("/coop/runs/{run_id}", response_model=None)
 def run_review(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     session: SessionDep,
     user: PageUser,
     page: Page = 1,
@@ -200,7 +200,7 @@ def run_review(
 
 
 def _refused(
-    request: Request, session: Session, user: User, run_id: int, exc: DomainError
+    request: Request, session: Session, user: User, run_id: RowId, exc: DomainError
 ) -> HTMLResponse:
     """A refused action: nothing of it is kept; the run page says why."""
     session.rollback()
@@ -211,7 +211,7 @@ def _refused(
 
 @router.post("/coop/runs/{run_id}/approve", response_model=None)
 def run_approve(
-    request: Request, run_id: int, session: SessionDep, user: ReviewerPageUser
+    request: Request, run_id: RowId, session: SessionDep, user: ReviewerPageUser
 ) -> Response:
     run = _run(session, user, run_id)
     try:
@@ -224,7 +224,7 @@ def run_approve(
 
 @router.post("/coop/runs/{run_id}/discard", response_model=None)
 def run_discard(
-    request: Request, run_id: int, session: SessionDep, user: PayoutPageUser
+    request: Request, run_id: RowId, session: SessionDep, user: PayoutPageUser
 ) -> Response:
     run = _run(session, user, run_id)
     try:
@@ -235,7 +235,9 @@ def run_discard(
 
 
 @router.post("/coop/runs/{run_id}/rerun", response_model=None)
-def run_again(request: Request, run_id: int, session: SessionDep, user: PayoutPageUser) -> Response:
+def run_again(
+    request: Request, run_id: RowId, session: SessionDep, user: PayoutPageUser
+) -> Response:
     """A draft that changed since it was made: discard it and make it again, same period."""
     run = _run(session, user, run_id)
     try:
@@ -255,7 +257,7 @@ def run_again(request: Request, run_id: int, session: SessionDep, user: PayoutPa
 @router.post("/coop/runs/{run_id}/export", response_model=None)
 def run_export(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     session: SessionDep,
     user: PayoutPageUser,
     format: Annotated[Literal["csv", "xlsx"], Form()] = "xlsx",  # noqa: A002
@@ -281,7 +283,9 @@ def run_export(
 
 
 @router.post("/coop/runs/{run_id}/paid", response_model=None)
-def run_paid(request: Request, run_id: int, session: SessionDep, user: PayoutPageUser) -> Response:
+def run_paid(
+    request: Request, run_id: RowId, session: SessionDep, user: PayoutPageUser
+) -> Response:
     run = _run(session, user, run_id)
     try:
         service.mark_paid(session, run=run, actor=user.name)
@@ -332,7 +336,7 @@ def _line_page(
 @router.get("/coop/runs/{run_id}/farmers/{farmer_id}", response_model=None)
 def run_line(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     farmer_id: str,
     session: SessionDep,
     user: PageUser,
@@ -346,7 +350,7 @@ def run_line(
 @router.post("/coop/runs/{run_id}/farmers/{farmer_id}/adjustments", response_model=None)
 def run_adjust(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     farmer_id: str,
     session: SessionDep,
     user: PayoutPageUser,
@@ -421,7 +425,7 @@ def unpriced_page(
 @router.get("/coop/runs/{run_id}/unpriced", response_model=None)
 def run_unpriced(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     session: SessionDep,
     user: PageUser,
     page: Page = 1,

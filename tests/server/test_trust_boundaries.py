@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
 from sqlalchemy import func, select
 
 from server.audit.models import AuditEntry
 from server.core.db import session_scope
 from server.lots.models import Lot
 from server.stations.service import issue_station_key
-from tests.server.conftest import base_bundle, contract, lot, market, wire_lot
+from tests.server.conftest import base_bundle, contract, lot, lot_id, market, wire_lot
 
 
 def _two_cooperatives(load) -> None:
@@ -76,3 +79,75 @@ def test_exports_neutralise_formulas_and_keep_numbers(load, client, make_user) -
     assert cells[1].value.startswith("'=")
     assert cells[8].value == 750
     assert cells[8].data_type == "n"
+
+
+# Money, weight and flag fields take JSON integers/booleans of their own kind only.
+STRICT_SYNC = [
+    ("true as grams", {"gross_g": True, "tare_g": 0, "net_g": True}, "gross_g"),
+    ("string grams", {"gross_g": "1200", "tare_g": 200, "net_g": 1000}, "gross_g"),
+    ("float grams", {"gross_g": 1200.0, "tare_g": 200, "net_g": 1000}, "gross_g"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "where"), STRICT_SYNC, ids=[c[0] for c in STRICT_SYNC])
+def test_sync_refuses_non_integer_weights(load, sessions, client, name, change, where) -> None:
+    load(base_bundle())
+    with session_scope(sessions) as s:
+        key = issue_station_key(s, station_id="st-a")
+    doc = {**wire_lot(1, "coop-a-F1", net_g=1000, captured_at="2026-03-02T02:00:00Z"), **change}
+    res = client.post("/api/v1/sync", json={"station": "st-a", "lots": [doc]},
+                      headers={"X-Api-Key": key})
+    assert res.status_code == 422
+    assert where in res.json()["message"]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Lot)) == 0
+
+
+def test_a_price_of_true_is_refused_and_the_lot_stays_unpriced(load, client, make_user,
+                                                                sessions) -> None:
+    doc = base_bundle()
+    doc["lots"] = [lot(5, "coop-a-F9", net_g=900_000, captured_at="2026-03-02T02:00:00Z")]
+    load(doc)  # F9 has no contract: the lot waits for review
+    rev = make_user("rev", "reviewer", "coop-a")
+    for bad in (True, "1440", 14.4, -1, 10**30):
+        res = client.post(f"/api/v1/lots/{lot_id(5)}/price",
+                          json={"unit_fen_per_kg": bad, "reason": "test"}, headers=rev)
+        assert res.status_code == 422, (bad, res.text)
+    with sessions() as s:
+        stored = s.get(Lot, uuid.UUID(lot_id(5)))
+        assert stored is not None
+        assert stored.amount_fen is None
+
+
+def test_the_importer_refuses_true_and_strings(load) -> None:
+    from server.core.errors import ImportFailed
+
+    doc = base_bundle()
+    doc["contracts"] = [{**contract("C1", "coop-a-F1"), "reject_fen_per_kg": True}]
+    doc["market_prices"] = [{**market("coop-a", "extra", "2026-03-02", 900), "fen_per_kg": "900"}]
+    doc["farmers"][0]["low_income"] = "yes"
+    with pytest.raises(ImportFailed) as err:
+        load(doc)
+    text = " ".join(err.value.detail)
+    for field in ("reject_fen_per_kg", "fen_per_kg", "low_income"):
+        assert field in text
+
+
+def test_ids_beyond_64_bits_are_a_4xx_not_a_500(client, make_user) -> None:
+    rev = make_user("adm", "admin")
+    for path in (f"/api/v1/payouts/runs/{2**63}", f"/api/v1/payouts/runs/{2**64 + 5}",
+                 "/api/v1/payouts/runs/0"):
+        assert client.get(path, headers=rev).status_code == 422, path
+
+
+def test_mqtt_readings_with_true_or_strings_are_bad_payloads() -> None:
+    from gongfang import wire
+
+    topic = "gf/v1/st-a/scale/1/reading"
+    _t, good = wire.parse_payload(topic, b'{"ts_ms": 1, "gross_g": 1500, "seq": 1, "status": "ok"}')
+    assert good.gross_g == 1500
+    for bad in (b'{"ts_ms": 1, "gross_g": "1500", "seq": 1, "status": "ok"}',
+                b'{"ts_ms": 1, "gross_g": true, "seq": 1, "status": "ok"}',
+                b'{"ts_ms": 1, "gross_g": 1500, "seq": 1, "stable": "yes", "status": "ok"}'):
+        with pytest.raises(wire.PayloadError):
+            wire.parse_payload(topic, bad)
