@@ -1,5 +1,6 @@
 """The market price board: each product × grade's price on a day (with the day fallback
-pricing uses), the day before, and a fortnight of history, for one cooperative."""
+pricing uses), the day before, and a fortnight of history, for one cooperative; and
+setting one price, within the signed-in user's cooperative. Never commits."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongfang.wire import Grade, Product
+from server.audit.service import record
+from server.auth.models import User
+from server.core.deps import check_cooperative, scope_cooperative
+from server.core.errors import Forbidden, NotFound
+from server.importer import MarketPriceIn, upsert_market_prices
 from server.pricing.models import MarketPrice
 from server.pricing.service import MarketBook
+from server.stations.models import Cooperative
 
 HISTORY_DAYS = 14
 GRADES = tuple(g.value for g in Grade)
@@ -81,3 +88,52 @@ def price_board(session: Session, *, cooperative_id: str, day: date, fallback_da
     keys = [(p, g) for p in PRODUCTS for g in GRADES if (p, g) in present]
     days = [day - timedelta(days=n) for n in range(HISTORY_DAYS)]
     return Board(day=day, rows=rows, history_days=days, history_keys=keys, history=history)
+
+
+def can_set(user: User) -> bool:
+    """Reviewers (their cooperative) and admins set market prices, as on the API."""
+    return user.role in ("reviewer", "admin")
+
+
+def cooperatives_for(session: Session, *, user: User) -> list[tuple[str, str]]:
+    """(id, name) of the cooperatives whose board the user may see."""
+    scope = scope_cooperative(user, None)
+    stmt = select(Cooperative.id, Cooperative.name).order_by(Cooperative.id)
+    if scope is not None:
+        stmt = stmt.where(Cooperative.id == scope)
+    return [(a, b) for a, b in session.execute(stmt)]
+
+
+def set_price(
+    session: Session,
+    *,
+    user: User,
+    cooperative_id: str,
+    product: Product,
+    grade: Grade,
+    day: date,
+    fen_per_kg: int,
+) -> None:
+    """Set (or replace) one market price; lots already priced keep their price."""
+    if not can_set(user):
+        raise Forbidden("需要审核员或管理员权限 / this needs the reviewer or admin role")
+    check_cooperative(user, cooperative_id)
+    if session.get(Cooperative, cooperative_id) is None:
+        raise NotFound(f"合作社不存在 / unknown cooperative {cooperative_id!r}")
+    upsert_market_prices(
+        session,
+        [
+            MarketPriceIn(
+                cooperative=cooperative_id, product=product, grade=grade, date=day,
+                fen_per_kg=fen_per_kg,
+            )
+        ],
+    )  # fmt: skip
+    record(
+        session,
+        actor=user.name,
+        action="market_prices_set",
+        entity="market_price",
+        entity_id=f"{cooperative_id}/{product.value}/{grade.value}/{day.isoformat()}",
+        fen_per_kg=fen_per_kg,
+    )

@@ -11,18 +11,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongfang.web.fmt import today_local
 from gongfang.wire import Grade, Product
-from server.audit.service import record
 from server.auth.models import User
-from server.core.deps import SessionDep, SettingsDep, scope_cooperative
+from server.core.deps import SessionDep, SettingsDep
 from server.core.errors import Forbidden, NotFound
-from server.importer import MarketPriceIn, upsert_market_prices
-from server.pricing.board import GRADES, PRODUCTS, price_board
-from server.stations.models import Cooperative
+from server.pricing.board import (
+    GRADES,
+    PRODUCTS,
+    can_set,
+    cooperatives_for,
+    price_board,
+    set_price,
+)
 from server.web.fields import FieldMessages, parse_price
 from server.web.forms import FieldError, parse_date
 from server.web.pages import render
@@ -30,18 +33,6 @@ from server.web.session import PageUser
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=100)]
-
-
-def can_set(user: User) -> bool:
-    return user.role in ("reviewer", "admin")
-
-
-def _cooperatives(session: Session, user: User) -> list[tuple[str, str]]:
-    scope = scope_cooperative(user, None)
-    stmt = select(Cooperative.id, Cooperative.name).order_by(Cooperative.id)
-    if scope is not None:
-        stmt = stmt.where(Cooperative.id == scope)
-    return [(a, b) for a, b in session.execute(stmt)]
 
 
 def _pick(coops: list[tuple[str, str]], wanted: str | None) -> str:
@@ -68,7 +59,7 @@ def _page(
     done: bool = False,
     status: int = 200,
 ) -> HTMLResponse:
-    coops = _cooperatives(session, user)
+    coops = cooperatives_for(session, user=user)
     coop = _pick(coops, cooperative)
     day_errors: dict[str, str] = {}
     day = today_local()
@@ -136,7 +127,7 @@ def prices_set(
 ) -> Response:
     if not can_set(user):
         raise Forbidden("需要审核员或管理员权限 / this needs the reviewer or admin role")
-    coop = _pick(_cooperatives(session, user), cooperative or None)
+    coop = _pick(cooperatives_for(session, user=user), cooperative or None)
     form = {"product": product, "grade": grade, "day": day, "price": price}
     errors: dict[str, str] = {}
     if product not in PRODUCTS:
@@ -160,14 +151,9 @@ def prices_set(
             cooperative=coop, day_text=day if on else None, form=form, errors=errors,
             status=422,
         )  # fmt: skip
-    upsert_market_prices(
-        session,
-        [MarketPriceIn(cooperative=coop, product=Product(product), grade=Grade(grade),
-                       date=on, fen_per_kg=fen)],
-    )  # fmt: skip
-    record(
-        session, actor=user.name, action="market_prices_set", entity="market_price",
-        entity_id=f"{coop}/{product}/{grade}/{on.isoformat()}", fen_per_kg=fen,
+    set_price(
+        session, user=user, cooperative_id=coop, product=Product(product), grade=Grade(grade),
+        day=on, fen_per_kg=fen,
     )  # fmt: skip
     return RedirectResponse(
         f"/coop/prices?cooperative={coop}&day={on.isoformat()}&done=saved", status_code=303
