@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from gongfang.money import fen_to_yuan_str
 from gongfang.web.fmt import today_local
 from gongfang.wire import Grade, Product
 from server.auth.models import User
@@ -69,6 +70,13 @@ def _page(
         except FieldError as exc:
             day_errors["day"] = exc.key
     board = price_board(session, cooperative_id=coop, day=day, fallback_days=fallback_days)
+    if form is not None and not form["price"]:
+        # "change" on a board row: start from the day's own price, if it has one
+        for row in board.rows:
+            if (row.product, row.grade) == (form["product"], form["grade"]) and (
+                row.fen_per_kg is not None and row.from_day == day
+            ):
+                form = {**form, "price": fen_to_yuan_str(row.fen_per_kg)}
     ctx = {
         "user": user,
         "nav": "prices",

@@ -228,3 +228,10 @@ def test_pages_need_sign_in(web) -> None:
         assert res.status_code == 303, url
         assert res.headers["location"].startswith("/coop/login")
     assert csrf(web)
+
+
+def test_change_link_prefills_the_days_price(web, today) -> None:
+    sign_in(web, "reviewer1")
+    page = web.get(f"/coop/prices?day={today.isoformat()}&product=strawberry&grade=class_i").text
+    assert 'id="price" name="price" value="9.00"' in page
+    assert "报价" in page  # rows without a price offer to set one
