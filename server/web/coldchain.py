@@ -79,10 +79,8 @@ def _alarms(
             AlarmView(
                 alarm=a,
                 station_name=names.get(a.station_id, a.station_id),
-                # Acknowledgements arrive from the station console (columns may be absent
-                # on a server from before them).
-                acked_by=getattr(a, "acked_by", None),
-                acked_at=getattr(a, "acked_at", None),
+                acked_by=a.acked_by,  # acknowledged on the station console, synced
+                acked_at=a.acked_at,
                 message=one_language(a.message, lang),
                 peak_unit=_peak_unit(a.rule),
             )
@@ -135,9 +133,7 @@ def coldchain_page(
         "errors": FieldMessages(errors),
         "span": span,
         "active_only": active_only,
-        "alarms": _alarms(
-            session, stations, span[0], span[1], active_only, request_lang(request)
-        ),
+        "alarms": _alarms(session, stations, span[0], span[1], active_only, request_lang(request)),
         "names": {s.id: s.name for s in stations},
         "mkt": _matrix(rows, span[0], span[1]),
         "mkt_warn_c": MKT_WARN_C,

@@ -121,9 +121,6 @@ def seed_dashboards(session: Session, *, password_hash: str, days: int = 14) -> 
                 )
             )  # fmt: skip
     upsert_climate(session, summaries=minutes)
-    acked: dict[str, object] = {}
-    if "acked_by" in AlarmRecord.model_fields:
-        acked = {"acked_by": "op-wang", "acked_at": start + timedelta(minutes=615)}
     upsert_alarms(
         session,
         alarms=[
@@ -132,7 +129,8 @@ def seed_dashboards(session: Session, *, password_hash: str, days: int = 14) -> 
                 severity="major", started_at=start + timedelta(minutes=610),
                 updated_at=start + timedelta(minutes=665),
                 cleared_at=start + timedelta(minutes=665), peak_value=6.7,
-                message="冷库温度过高 > 4 °C / temperature above 4 °C", **acked,
+                message="冷库温度过高 > 4 °C / temperature above 4 °C", acked_by="op-wang",
+                acked_at=start + timedelta(minutes=615),
             ),
             AlarmRecord(
                 id=ALARM_ACTIVE, station=VILLAGE, room="cold-1", rule="sensor_silent",

@@ -209,6 +209,7 @@ def test_coldchain_alarms_and_daily_mkt(web, today) -> None:
     page = web.get("/coop/coldchain").text
     assert "sensor" not in page or "传感器无数据" in page
     assert "未解除" in page  # the active alarm
+    assert "op-wang" in page  # who acknowledged the cleared one on the console
     assert 'id="mkt"' in page
     yesterday = (today - timedelta(days=1)).isoformat()
     assert yesterday in page
