@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from edge.console.auth import Sessions, SignIn, load_secret
@@ -43,6 +44,15 @@ def install_console(app: FastAPI, node: EdgeNode) -> None:
         if request.headers.get("hx-request"):  # htmx: leave the partial, load the page
             return Response(status_code=204, headers={"hx-redirect": url})
         return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # the console's own pages answer in the operator's language; the API keeps JSON
+        if request.url.path.startswith("/console") and exc.status_code in (404, 405):
+            return pages.error(request, 404)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _crashed(request: Request, exc: Exception) -> Response:

@@ -71,6 +71,7 @@ def build_router(node: EdgeNode, pages: Pages, sessions: Sessions, signin: SignI
     # ------------------------------------------------------------ sign-in
 
     @r.get("/")
+    @r.get("/console")
     @r.get("/console/")
     def home() -> RedirectResponse:
         return RedirectResponse("/console/lanes", status_code=303)
