@@ -348,9 +348,4 @@ def _note_discard(node: EdgeNode, lot_id: str, lane: str, op: str, reason: str) 
         log.exception("作废记录未保存 / discard note not kept")
 
 
-def signin_redirect(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/console/signin?next={target}", status_code=303)
-
-
 TEMPLATES = Path(__file__).with_name("templates")

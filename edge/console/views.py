@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from edge.coldchain import PROFILES
@@ -298,5 +298,4 @@ def link_view(node: EdgeNode) -> dict[str, Any]:
         "receipts": st["receipts"],
         "devices": st["devices"],
         "directory_loaded": st["directory_loaded"],
-        "stale_after": timedelta(minutes=10),
     }
