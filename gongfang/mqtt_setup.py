@@ -120,13 +120,13 @@ class MqttEndpoint:
             return
         if self.username is None and self.cert_file is None:
             raise MqttSetupError(
-                f"连接 {self.host} 的 MQTT 需要用户名和密码 / the MQTT broker at {self.host} is not "
-                "on this machine: set a user name and password (or a client certificate)"
+                f"连接 {self.host} 的 MQTT 需要用户名和密码 / the MQTT broker at {self.host} "
+                "is not on this machine: set a user name and password (or a client certificate)"
             )
         if self.password is not None and not self.tls:
             raise MqttSetupError(
-                f"密码只能通过 TLS 发送，请用 mqtts:// / a password to {self.host} must travel over "
-                "TLS: use mqtts://"
+                f"密码只能通过 TLS 发送，请用 mqtts:// / a password to {self.host} must travel "
+                "over TLS: use mqtts://"
             )
 
     def describe(self) -> str:
@@ -150,7 +150,9 @@ def read_credentials(path: Path) -> dict[str, SecretStr]:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise MqttSetupError(f"无法读取 MQTT 凭据 / cannot read MQTT credentials {path}: {exc}") from exc
+        raise MqttSetupError(
+            f"无法读取 MQTT 凭据 / cannot read MQTT credentials {path}: {exc}"
+        ) from exc
     users = doc.get("users", {})
     if not isinstance(users, dict) or not all(isinstance(v, str) for v in users.values()):
         raise MqttSetupError(f"{path}: [users] must map user names to password strings")

@@ -63,6 +63,7 @@ class _In(BaseModel):
 class CooperativeIn(_In):
     id: Ident
     name: Name
+    allow_self_approval: StrictBool = False  # one-person office: may approve its own runs
 
 
 class StationIn(_In):
@@ -339,7 +340,7 @@ def import_bundle(
 
     report = ImportReport()
     for c in parsed.cooperatives:
-        _upsert(session, Cooperative, c.id, name=c.name)
+        _upsert(session, Cooperative, c.id, name=c.name, allow_self_approval=c.allow_self_approval)
         report.cooperatives += 1
     session.flush()
     for s in parsed.stations:

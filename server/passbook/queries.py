@@ -20,7 +20,6 @@ from server.lots.models import Lot, LotPart
 from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
 from server.photos.models import LotPhoto
 from server.photos.service import photo_path
-from server.pricing.service import intake_date
 from server.stations.models import Station
 
 ONE_DAY = timedelta(days=1)
@@ -319,10 +318,6 @@ def season_payouts(session: Session, *, farmer_id: str, season: Season) -> Seaso
         season=season,
         rows=rows,
         waiting_lots=int(waiting[0]),
-        waiting_fen=int(waiting[1]),
+        waiting_fen=int(waiting[1] or 0),
         unpriced_lots=int(unpriced or 0),
     )
-
-
-def lot_season(lot: Lot) -> Season:
-    return season_of(lot.intake_date or intake_date(lot.captured_at))

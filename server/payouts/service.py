@@ -39,7 +39,7 @@ from sqlalchemy.sql import Subquery
 from gongfang.money import fen_to_yuan_str, grams_to_kg_str
 from server.audit.service import record
 from server.core.db import UTCDateTime, utcnow
-from server.core.errors import AlreadyPaid, Invalid, InvalidState, NotFound
+from server.core.errors import AlreadyPaid, Forbidden, Invalid, InvalidState, NotFound
 from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
 from server.payouts.cells import safe_row
@@ -294,9 +294,28 @@ def add_adjustment(
     return adj
 
 
+def four_eyes_ok(session: Session, *, run: PayoutRun, actor: str) -> bool:
+    """May ``actor`` approve ``run``: anyone but its creator, or its creator where the
+    cooperative allows one person to do both."""
+    if actor != run.created_by:
+        return True
+    coop = session.get(Cooperative, run.cooperative_id)
+    return coop is not None and coop.allow_self_approval
+
+
 def approve(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
-    """Approve a draft: its lots become paid; a lot already paid by another run refuses it."""
+    """Approve a draft: its lots become paid; a lot already paid by another run refuses it.
+
+    Four-eyes: the approver must not be the run's creator, unless the cooperative allows
+    one person to do both (then the audit entry says so).
+    """
     _require(run, "draft", "只能审批草稿结算单 / only a draft run can be approved")
+    self_approved = actor == run.created_by
+    if not four_eyes_ok(session, run=run, actor=actor):
+        raise Forbidden(
+            "结算单须由创建人以外的另一位审核员审批 / a run is approved by another reviewer "
+            f"than the one who created it ({run.created_by})"
+        )
     if _totals(session, run) != (run.snapshot_lots, run.snapshot_amount_fen):
         raise InvalidState(
             "结算单草稿生成后已有变化，请重新生成 / the draft changed since it was made "
@@ -349,6 +368,8 @@ def approve(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
         action="payout_run_approved",
         entity="payout_run",
         entity_id=str(run.id),
+        self_approved=self_approved,
+        created_by=run.created_by,
         lines=len(summary.lines),
         total_fen=sum(line.total_fen for line in summary.lines),
     )

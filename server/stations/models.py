@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base, UTCDateTime
@@ -15,6 +15,8 @@ class Cooperative(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Four-eyes is the rule; a one-person office may approve its own runs (audited).
+    allow_self_approval: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Station(Base):

@@ -167,6 +167,7 @@ def _run_page(
     review = queries.run_review(
         session, run=run, offset=(page - 1) * LINES_PER_PAGE, limit=LINES_PER_PAGE
     )
+    four_eyes = service.four_eyes_ok(session, run=run, actor=user.name)
     ctx: dict[str, Any] = {
         "user": user,
         "nav": "runs",
@@ -179,7 +180,10 @@ def _run_page(
         "adjustments_shown": ADJUSTMENTS_SHOWN,
         "coop_name": queries.cooperative_name(session, cooperative_id=run.cooperative_id),
         "is_staff": is_staff(user),
-        "can_approve": user.role == "reviewer" and run.status == "draft" and not review.changed,
+        "can_approve": user.role == "reviewer" and run.status == "draft" and not review.changed
+        and four_eyes,
+        "needs_other_reviewer": user.role == "reviewer" and run.status == "draft"
+        and not four_eyes,
         "done": _done(done),
         "action_error": action_error,
     }

@@ -154,7 +154,8 @@ def test_anonymous_or_plaintext_off_this_machine_is_refused() -> None:
 
 def _make_ca(folder: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1 (openssl, Debian's)."""
-    ca_key, ca, key, csr, crt = (folder / n for n in ("ca.key", "ca.crt", "s.key", "s.csr", "s.crt"))
+    names = ("ca.key", "ca.crt", "s.key", "s.csr", "s.crt")
+    ca_key, ca, key, csr, crt = (folder / n for n in names)
     run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
     run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key),
         "-out", str(ca), "-days", "2", "-subj", "/CN=gongfang test CA")
@@ -208,7 +209,8 @@ def test_bridge_to_central_over_tls_survives_a_central_restart(tmp_path: Path) -
         reader.loop_stop()
         central.stop()
         for i in range(5):  # queued by the station broker while the central one is down
-            edge.publish(f"gf/v1/{STATION}/edge/lot", f"lot-{i}".encode(), qos=1).wait_for_publish(5)
+            lot_msg = edge.publish(f"gf/v1/{STATION}/edge/lot", f"lot-{i}".encode(), qos=1)
+            lot_msg.wait_for_publish(5)
         scale, scodes = _client(_as(station, creds, "scale-1"), "scale-bridge")
         assert _connected(scodes)
         scale.publish(f"gf/v1/{STATION}/scale/1/reading", b"not bridged", qos=1).wait_for_publish(5)

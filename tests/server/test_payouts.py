@@ -45,6 +45,7 @@ def test_late_lot_after_approval_lands_in_next_run_flagged_and_never_twice(
 ) -> None:
     _seed(load)
     rev = make_user("rev", "reviewer", C)
+    rev2 = make_user("rev2", "reviewer", C)  # four-eyes: another reviewer approves
     first = _run(client, rev)
     assert first["lines"] == [
         {
@@ -56,7 +57,7 @@ def test_late_lot_after_approval_lands_in_next_run_flagged_and_never_twice(
             "total_fen": 3000,
         }
     ]
-    res = client.post(f"/api/v1/payouts/runs/{first['run']}/approve", headers=rev)
+    res = client.post(f"/api/v1/payouts/runs/{first['run']}/approve", headers=rev2)
     assert res.status_code == 200, res.text
     # An offline station syncs a lot from 5 March after the first period was approved.
     load({"lots": [lot(3, F1, net_g=500, captured_at="2026-03-05T02:00:00Z")]})
@@ -68,7 +69,8 @@ def test_late_lot_after_approval_lands_in_next_run_flagged_and_never_twice(
     assert [(x["id"], x["late"]) for x in res.json()] == [(lot_id(3), True)]
     assert res.json()[0]["parts"][0]["explanation"] == "无市场价；保底价 10.00 → 10.00 元/kg"
     assert (
-        client.post(f"/api/v1/payouts/runs/{second['run']}/approve", headers=rev).status_code == 200
+        client.post(f"/api/v1/payouts/runs/{second['run']}/approve", headers=rev2).status_code
+        == 200
     )
     third = _run(client, rev, "2026-03-01", "2026-04-30")
     assert third["lines"] == []
@@ -77,10 +79,11 @@ def test_late_lot_after_approval_lands_in_next_run_flagged_and_never_twice(
 def test_a_lot_is_paid_once_even_across_drafts(load, client, make_user, sessions) -> None:
     _seed(load)
     rev = make_user("rev", "reviewer", C)
+    rev2 = make_user("rev2", "reviewer", C)  # four-eyes: another reviewer approves
     a = _run(client, rev)
     b = _run(client, rev)  # a second draft over the same lots
-    assert client.post(f"/api/v1/payouts/runs/{a['run']}/approve", headers=rev).status_code == 200
-    res = client.post(f"/api/v1/payouts/runs/{b['run']}/approve", headers=rev)
+    assert client.post(f"/api/v1/payouts/runs/{a['run']}/approve", headers=rev2).status_code == 200
+    res = client.post(f"/api/v1/payouts/runs/{b['run']}/approve", headers=rev2)
     assert res.status_code == 409
     assert res.json()["error"] == "already_paid"
     assert {d["run"] for d in res.json()["detail"]} == {a["run"]}
@@ -111,6 +114,7 @@ def test_a_lot_is_paid_once_even_across_drafts(load, client, make_user, sessions
 def test_adjust_approve_export_paid_and_audit(load, client, make_user, sessions) -> None:
     _seed(load)
     rev = make_user("rev", "reviewer", C)
+    rev2 = make_user("rev2", "reviewer", C)  # four-eyes: another reviewer approves
     run = _run(client, rev)
     rid = run["run"]
     res = client.post(
@@ -127,7 +131,7 @@ def test_adjust_approve_export_paid_and_audit(load, client, make_user, sessions)
     ]
     # Export before approval is refused.
     assert client.post(f"/api/v1/payouts/runs/{rid}/export", headers=rev).status_code == 409
-    assert client.post(f"/api/v1/payouts/runs/{rid}/approve", headers=rev).status_code == 200
+    assert client.post(f"/api/v1/payouts/runs/{rid}/approve", headers=rev2).status_code == 200
     # Approved is immutable: no more adjustments, no discarding.
     res = client.post(
         f"/api/v1/payouts/runs/{rid}/adjustments",
@@ -162,7 +166,7 @@ def test_adjust_approve_export_paid_and_audit(load, client, make_user, sessions)
     assert actions == [
         ("rev", "payout_run_created"),
         ("rev", "payout_adjusted"),
-        ("rev", "payout_run_approved"),
+        ("rev2", "payout_run_approved"),
         ("rev", "payout_run_exported"),
         ("rev", "payout_run_exported"),
         ("rev", "payout_run_paid"),
@@ -177,11 +181,12 @@ def test_adjust_approve_export_paid_and_audit(load, client, make_user, sessions)
 def test_discarded_draft_frees_its_lots(load, client, make_user) -> None:
     _seed(load)
     rev = make_user("rev", "reviewer", C)
+    rev2 = make_user("rev2", "reviewer", C)  # four-eyes: another reviewer approves
     a = _run(client, rev)
     assert client.post(f"/api/v1/payouts/runs/{a['run']}/discard", headers=rev).status_code == 200
     b = _run(client, rev)
     assert b["lines"][0]["lots"] == 2
-    assert client.post(f"/api/v1/payouts/runs/{b['run']}/approve", headers=rev).status_code == 200
+    assert client.post(f"/api/v1/payouts/runs/{b['run']}/approve", headers=rev2).status_code == 200
 
 
 def test_cli_approve_refuses_a_lot_already_paid(load, db_url, sessions, tmp_path) -> None:
@@ -240,6 +245,7 @@ def test_a_draft_that_changed_since_it_was_made_is_refused(
 
     _seed(load)
     rev = make_user("rev", "reviewer", C)
+    rev2 = make_user("rev2", "reviewer", C)  # four-eyes: another reviewer approves
     run = _run(client, rev)
     # A lot whose transaction began before the run but committed after it (received_at
     # earlier than the run's creation): the draft would now hold more than was reviewed.
@@ -250,13 +256,13 @@ def test_a_draft_that_changed_since_it_was_made_is_refused(
             .where(Lot.id == uuid.UUID(lot_id(7)))
             .values(received_at=datetime(2026, 1, 1, tzinfo=UTC))
         )
-    res = client.post(f"/api/v1/payouts/runs/{run['run']}/approve", headers=rev)
+    res = client.post(f"/api/v1/payouts/runs/{run['run']}/approve", headers=rev2)
     assert res.status_code == 409
     assert "run it again" in res.json()["message"]
     again = _run(client, rev)
     assert again["lines"][0]["lots"] == 3
     assert (
-        client.post(f"/api/v1/payouts/runs/{again['run']}/approve", headers=rev).status_code == 200
+        client.post(f"/api/v1/payouts/runs/{again['run']}/approve", headers=rev2).status_code == 200
     )
 
 

@@ -60,21 +60,22 @@ def test_exports_neutralise_formulas_and_keep_numbers(load, client, make_user) -
     doc["contracts"] = [contract("C1", "coop-a-F1", floor={"extra": 1000}, premium="0")]
     doc["lots"] = [lot(1, "coop-a-F1", net_g=1000, captured_at="2026-03-02T02:00:00Z")]
     load(doc)
-    rev = make_user("rev", "reviewer", "coop-a")
+    rev, rev2 = make_user("rev", "reviewer", "coop-a"), make_user("rev2", "reviewer", "coop-a")
     run = client.post("/api/v1/payouts/runs",
                       json={"cooperative": "coop-a", "from": "2026-03-01", "to": "2026-03-15"},
                       headers=rev).json()["run"]
     client.post(f"/api/v1/payouts/runs/{run}/adjustments",
                 json={"farmer": "coop-a-F1", "amount_fen": -250, "reason": "+扣款"}, headers=rev)
-    assert client.post(f"/api/v1/payouts/runs/{run}/approve", headers=rev).status_code == 200
-    body = client.post(f"/api/v1/payouts/runs/{run}/export", headers=rev).content.decode("utf-8-sig")
+    assert client.post(f"/api/v1/payouts/runs/{run}/approve", headers=rev2).status_code == 200
+    res = client.post(f"/api/v1/payouts/runs/{run}/export", headers=rev)
+    body = res.content.decode("utf-8-sig")
     row = list(csv.reader(io.StringIO(body)))[1]
     assert row[1] == '\'=HYPERLINK("http://evil.example","领钱")'
     assert row[6] == "-2.50"  # a negative amount is a number, not a formula
     assert row[8] == "750"
     xlsx = client.post(f"/api/v1/payouts/runs/{run}/export?format=xlsx", headers=rev).content
     ws = load_workbook(io.BytesIO(xlsx)).active
-    cells = [c for c in ws[2]]
+    cells = list(ws[2])
     assert cells[1].data_type == "s"
     assert cells[1].value.startswith("'=")
     assert cells[8].value == 750
@@ -151,3 +152,43 @@ def test_mqtt_readings_with_true_or_strings_are_bad_payloads() -> None:
                 b'{"ts_ms": 1, "gross_g": 1500, "seq": 1, "stable": "yes", "status": "ok"}'):
         with pytest.raises(wire.PayloadError):
             wire.parse_payload(topic, bad)
+
+
+def _one_run(load, client, make_user, *, allow_self: bool) -> tuple[int, dict, dict]:
+    doc = base_bundle()
+    doc["cooperatives"][0]["allow_self_approval"] = allow_self
+    doc["contracts"] = [contract("C1", "coop-a-F1", floor={"extra": 1000}, premium="0")]
+    doc["lots"] = [lot(1, "coop-a-F1", net_g=1000, captured_at="2026-03-02T02:00:00Z")]
+    load(doc)
+    rev, rev2 = make_user("rev", "reviewer", "coop-a"), make_user("rev2", "reviewer", "coop-a")
+    run = client.post("/api/v1/payouts/runs",
+                      json={"cooperative": "coop-a", "from": "2026-03-01", "to": "2026-03-15"},
+                      headers=rev).json()["run"]
+    return run, rev, rev2
+
+
+def _approvals(sessions) -> list[dict]:
+    with sessions() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "payout_run_approved"))
+        return [r.detail for r in rows]
+
+
+def test_four_eyes_the_creator_cannot_approve_alone(load, client, make_user, sessions) -> None:
+    run, rev, rev2 = _one_run(load, client, make_user, allow_self=False)
+    res = client.post(f"/api/v1/payouts/runs/{run}/approve", headers=rev)
+    assert res.status_code == 403
+    assert "another reviewer" in res.json()["message"]
+    assert client.get(f"/api/v1/payouts/runs/{run}", headers=rev).json()["status"] == "draft"
+    assert _approvals(sessions) == []
+    assert client.post(f"/api/v1/payouts/runs/{run}/approve", headers=rev2).status_code == 200
+    assert [a["self_approved"] for a in _approvals(sessions)] == [False]
+
+
+def test_a_one_person_cooperative_may_approve_its_own_run_and_it_is_audited(
+    load, client, make_user, sessions
+) -> None:
+    run, rev, _rev2 = _one_run(load, client, make_user, allow_self=True)
+    assert client.post(f"/api/v1/payouts/runs/{run}/approve", headers=rev).status_code == 200
+    (entry,) = _approvals(sessions)
+    assert entry["self_approved"] is True
+    assert entry["created_by"] == "rev"

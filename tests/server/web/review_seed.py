@@ -108,6 +108,7 @@ def seed_cooperative(session: Session, *, photos_dir: Path, password_hash: str) 
     )
     for name, role, coop in (
         ("reviewer1", "reviewer", COOP),
+        ("reviewer2", "reviewer", COOP),  # four-eyes: approves what reviewer1 made
         ("clerk1", "operator", COOP),
         ("admin1", "admin", None),
         ("reviewer-b", "reviewer", "coop-b"),

@@ -271,9 +271,14 @@ def test_price_an_unpriced_lot_then_run_again_approve_and_export(
     new_id = int(res.headers["location"].split("/")[3].split("?")[0])
     page = web.get(f"/coop/runs/{new_id}").text
     assert 'data-total-fen="12070"' in page
-    assert 'id="approve"' in page
+    # reviewer1 made this run: four eyes, so no approve button for them, and no approving
+    assert 'id="approve"' not in page
+    assert 'id="four-eyes"' in page
     res = post(web, f"/coop/runs/{new_id}/farmers/{F9}/adjustments", amount="-0.70", reason="扣筐")
     assert res.status_code == 303
+    assert post(web, f"/coop/runs/{new_id}/approve").status_code == 403
+    sign_in(web, "reviewer2")
+    assert 'id="approve"' in web.get(f"/coop/runs/{new_id}").text
     assert post(web, f"/coop/runs/{new_id}/approve").status_code == 303
     page = web.get(f"/coop/runs/{new_id}").text
     assert 'data-total-fen="12000"' in page

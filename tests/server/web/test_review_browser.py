@@ -190,6 +190,16 @@ def test_reviewer_reviews_approves_and_exports_and_a_clerk_cannot_approve(
     with sessions() as s:
         assert s.scalars(select(PayoutAdjustment.amount_fen)).all() == [-1250]
 
+    # Four eyes: reviewer1 made the run, so another reviewer approves it.
+    page.goto(f"{base}/coop/runs/{run_id}")
+    assert page.locator("#approve").count() == 0
+    assert "须由另一位审核员审批" in page.locator("#four-eyes").inner_text()
+    shot(page, "coop_run_four_eyes_zh")
+    page.click("form[action='/coop/logout'] button")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{base}/coop/runs/{run_id}")
+    sign_in(page, base, "reviewer2")
+
     # Approve, then download the bank batch and check its total against the page.
     page.goto(f"{base}/coop/runs/{run_id}")
     total_fen = int(page.locator("#totals td[data-total-fen]").get_attribute("data-total-fen"))

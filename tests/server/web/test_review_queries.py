@@ -67,7 +67,7 @@ def test_review_lines_match_the_summary_draft_and_approved(
         assert review.unpriced_lots == 1
         assert not review.changed
         _check(s, run)
-        service.approve(s, run=run, actor="reviewer1")
+        service.approve(s, run=run, actor="reviewer2")
         _check(s, run)
         scope_other = "coop-b"
         with pytest.raises(NotFound):
