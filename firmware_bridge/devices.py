@@ -27,8 +27,8 @@ from firmware_bridge.protocols.sht20_modbus import climate_from_registers
 from firmware_bridge.protocols.units import to_grams
 from firmware_bridge.transports.modbus_rtu import ModbusRtuTransport
 from firmware_bridge.transports.mqtt import MqttPublisher
-from gongfang.mqtt_setup import device_username
 from firmware_bridge.transports.serial_port import SerialTransport
+from gongfang.mqtt_setup import device_username
 from gongfang.settings import BridgeSettings
 from gongfang.wire import Climate, ScaleReading, Topics
 
