@@ -111,6 +111,8 @@ class ServerSettings(_Base):
     # Failed sign-in counters (server/auth/throttle.py): memory:// per worker, or a shared
     # redis://host:6379 for several workers.
     sign_in_rate_storage: str = "memory://"
+    # Reverse proxies whose X-Forwarded-* headers are believed (comma-separated IPs or CIDRs).
+    trusted_proxies: str = "127.0.0.1"
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)  # larger bodies get 413
     auto_migrate: bool = True  # create_app() brings the database to the latest migration
     # Lot photos from the stations, content-addressed: photos_dir/<sha[:2]>/<sha>.jpg.

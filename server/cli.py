@@ -81,7 +81,12 @@ def serve(
     app = create_app(settings)
     freeze_startup_objects()
     typer.echo(f"gongfang server on http://{settings.host}:{settings.port} (docs: /docs)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # Behind a TLS proxy: X-Forwarded-For/-Proto are believed only from trusted_proxies, so
+    # sign-in throttling sees the real client and cookies get Secure on https.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level="info",
+        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
+    )
 
 
 @server_app.command("import")
