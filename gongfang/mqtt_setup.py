@@ -9,7 +9,6 @@ password only travels inside TLS.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import tomllib
 from dataclasses import dataclass, replace
@@ -18,6 +17,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
+
+from gongfang.netaddr import is_loopback
 
 if TYPE_CHECKING:
     import paho.mqtt.client as mqtt
@@ -33,16 +34,6 @@ def device_username(station: str, device: str) -> str:
 
 class MqttSetupError(ValueError):
     """The MQTT address or its credentials cannot be used as given."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

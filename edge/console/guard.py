@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from typing import Any
 from urllib.parse import quote
@@ -21,23 +20,13 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edge.console.auth import SESSION_COOKIE, Sessions
+from gongfang.web.bodylimit import BodyLimit
 
 MAX_BODY_BYTES = 64 * 1024  # the console's forms and the API's JSON are a few hundred bytes
 PUBLIC_PREFIXES = ("/console/signin", "/static/", "/lang/", "/favicon.ico")
-
-
-def is_loopback(host: str) -> bool:
-    """True for an address only this machine can reach."""
-    host = host.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name or 0.0.0.0: reachable from elsewhere
 
 
 def _json(status: int, detail: str) -> tuple[dict[str, Any], bytes]:
@@ -78,7 +67,7 @@ class EdgeGate:
         self.app = app
         self.sessions = sessions
         self.open_access = open_access
-        self.limit = limit
+        self.limited = BodyLimit(app, limit=limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -93,7 +82,7 @@ class EdgeGate:
         if kind == "websocket":
             await self.app(scope, receive, send)
             return
-        await self._limited(scope, receive, send)
+        await self.limited(scope, receive, send)
 
     async def _unsigned(self, scope: Scope, send: Send, path: str) -> None:
         if scope["type"] == "websocket":
@@ -111,55 +100,6 @@ class EdgeGate:
             }
         )
         await send({"type": "http.response.body", "body": b""})
-
-    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared: int | None = None
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = None
-                break
-        if declared is not None and declared > self.limit:
-            await self._too_large(send)
-            return
-        if declared is not None or scope.get("method") not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        # chunked: read up to the limit, then hand the body on
-        chunks: list[bytes] = []
-        seen = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                await self._too_large(send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, send: Send) -> None:
-        await _answer(
-            send,
-            413,
-            f"请求体过大（上限 {self.limit} 字节）/ request body larger than {self.limit} bytes",
-        )
 
 
 def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:

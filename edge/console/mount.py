@@ -12,8 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from edge.console.auth import Sessions, SignIn, load_secret
-from edge.console.guard import EdgeGate, install_validation_handler, is_loopback
+from edge.console.guard import EdgeGate, install_validation_handler
 from edge.console.pages import TEMPLATES, _SignInNeeded, build_router
+from gongfang.netaddr import is_loopback
 from gongfang.web.i18n import Messages
 from gongfang.web.routes import mount_web
 from gongfang.web.security import PageGuard

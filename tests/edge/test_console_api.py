@@ -20,8 +20,8 @@ from websockets.sync.client import connect
 
 from edge.app import EdgeNode
 from edge.console.auth import set_pin
-from edge.console.guard import is_loopback
 from gongfang import wire
+from gongfang.netaddr import is_loopback
 from gongfang.settings import EdgeLane, EdgeSettings
 from tests.e2e.helpers import wait_for
 from tests.e2e.standin_server import StandinServer, StandinState
