@@ -14,7 +14,15 @@ import pytest
 
 from models.strawberry.dataset import default_data_dir
 
-HOW = "set GONGFANG_DATA to the shared photo folder (data/README.md: what and whence)"
+HOW = "set GONGFANG_DATA to the shared photo folder (its README says what and whence)"
+#: every folder a test of the shipped models reads
+PHOTO_SETS = (
+    "strawberry/riseholme-2021",
+    "strawberry/brix-ripeness/labels.csv",
+    "strawberry/brix-ripeness/images",
+)
+#: tests that ask for one of these fixtures need the photo sets
+PHOTO_FIXTURES = frozenset({"data_dir", "photo_root"})
 
 
 def in_ci() -> bool:
@@ -23,11 +31,14 @@ def in_ci() -> bool:
 
 
 def require_photos(*paths: str) -> Path:
-    """The photo data root, after checking that each ``root/path`` exists; skip or fail if not."""
+    """The photo data root, after checking that each ``root/path`` exists; skip or fail if not.
+
+    The message names the root only, so every skipped test reports the same line.
+    """
     root = default_data_dir()
-    missing = [root / p for p in paths if not (root / p).exists()]
+    missing = [p for p in (paths or PHOTO_SETS) if not (root / p).exists()]
     if missing:
-        msg = f"photo sets not found at {missing[0]}: {HOW}"
+        msg = f"photo sets not found under {root}: {HOW}"
         if in_ci():
             pytest.fail(f"{msg} (CI=true: the photos must be present)", pytrace=False)
         pytest.skip(msg)

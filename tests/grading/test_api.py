@@ -15,7 +15,6 @@ import pytest
 from edge.grading.api import load_grader
 from models.render.ruoye import render_leaf_photo
 from models.render.strawberry import render_single_fruit, render_table_photo
-from tests.photo_data import require_photos
 
 REPO = Path(__file__).resolve().parents[2]
 ITEM_KEYS = {"label", "probs", "grade", "center_px", "diameter_mm", "white_fraction"}
@@ -74,8 +73,8 @@ def test_single_fruit_crops_batch_like_one_by_one() -> None:
             assert p == pytest.approx(res["items"][0]["probs"][lab], abs=2e-4)
 
 
-def test_real_brix_photos_single() -> None:
-    images = require_photos("strawberry/brix-ripeness/images") / "strawberry/brix-ripeness/images"
+def test_real_brix_photos_single(photo_root: Path) -> None:
+    images = photo_root / "strawberry" / "brix-ripeness" / "images"
     files = sorted(images.glob("*"))[:12]
     assert files, f"no photos under {images}"
     g = load_grader("strawberry")

@@ -12,7 +12,7 @@ from tests.photo_data import require_photos
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The photo sets (``$GONGFANG_DATA``); skipped outside CI when absent, failed in CI."""
-    return require_photos("strawberry/riseholme-2021", "strawberry/brix-ripeness/labels.csv")
+    return require_photos()
 
 
 @pytest.fixture(scope="session")
