@@ -134,22 +134,60 @@ def station_key(
     typer.echo("请妥善保存，此密钥只显示一次 / keep it safe: this key is shown once", err=True)
 
 
+@server_app.command("revoke-station-key")
+def revoke_station_key_cmd(
+    station: Annotated[str, typer.Argument(help="收购站编号 / station id")], db: DbOpt = None
+) -> None:
+    """吊销收购站密钥 Revoke a station's API key: its syncs are refused at once, on every
+    worker, until `station-key` issues a new one."""
+    from server.core.errors import DomainError
+    from server.stations.service import revoke_station_key
+
+    try:
+        with _session(db) as session:
+            revoke_station_key(session, station_id=station, actor="cli")
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"已吊销收购站 {station} 的密钥 / key of station {station} revoked")
+
+
+PasswordStdinOpt = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="从标准输入第一行读取密码 / read the password from stdin's first line",
+    ),
+]
+
+
+def _read_password(from_stdin: bool) -> str:
+    """A new password from a hidden prompt (asked twice) or stdin's first line; never an
+    argument, which every user of the machine could read in the process list."""
+    import sys
+
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise _fail("标准输入没有密码 / no password on stdin", 2)
+        return line
+    password: str = typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
 @server_app.command("add-user")
 def add_user(
     name: Annotated[str, typer.Argument(help="用户名 / user name")],
     role: Annotated[str, typer.Option(help="operator | reviewer | admin")],
     cooperative: Annotated[str | None, typer.Option(help="合作社编号 / cooperative id")] = None,
-    password: Annotated[
-        str | None, typer.Option(help="密码（不填则提示输入）/ password (prompted if absent)")
-    ] = None,
+    password_stdin: PasswordStdinOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Create a user of the web API."""
+    """Create a user of the web API (the password is prompted for, or read with
+    --password-stdin)."""
     from server.auth.service import create_user
     from server.core.errors import DomainError
 
-    if password is None:
-        password = typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         with _session(db) as session:
             user = create_user(
@@ -164,6 +202,58 @@ def add_user(
     except DomainError as exc:
         raise _fail(exc.message) from None
     typer.echo(f"用户已创建 / user created: {name} (id {uid}, {role})")
+
+
+@server_app.command("set-password")
+def set_password_cmd(
+    name: Annotated[str, typer.Argument(help="用户名 / user name")],
+    password_stdin: PasswordStdinOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """修改密码 Set a user's password (prompted for, or --password-stdin); every token the
+    user holds stops working at once."""
+    from server.auth.service import set_password, user_by_name
+    from server.core.errors import DomainError
+
+    password = _read_password(password_stdin)
+    try:
+        with _session(db) as session:
+            set_password(session, user=user_by_name(session, name), password=password, actor="cli")
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"已修改 {name} 的密码 / password of {name} changed; their tokens are revoked")
+
+
+@server_app.command("disable-user")
+def disable_user_cmd(
+    name: Annotated[str, typer.Argument(help="用户名 / user name")], db: DbOpt = None
+) -> None:
+    """停用用户 Disable a user: no sign-in, and their tokens stop working at once."""
+    from server.auth.service import disable_user, user_by_name
+    from server.core.errors import DomainError
+
+    try:
+        with _session(db) as session:
+            disable_user(session, user=user_by_name(session, name), actor="cli")
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"已停用用户 {name} / user {name} disabled")
+
+
+@server_app.command("enable-user")
+def enable_user_cmd(
+    name: Annotated[str, typer.Argument(help="用户名 / user name")], db: DbOpt = None
+) -> None:
+    """启用用户 Enable a disabled user again (they sign in anew)."""
+    from server.auth.service import enable_user, user_by_name
+    from server.core.errors import DomainError
+
+    try:
+        with _session(db) as session:
+            enable_user(session, user=user_by_name(session, name), actor="cli")
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"已启用用户 {name} / user {name} enabled")
 
 
 @server_app.command("set-pin")

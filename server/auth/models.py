@@ -21,4 +21,9 @@ class User(Base):
     # Argon2 hash of the station-console PIN (gongfang.pins), handed to the cooperative's
     # stations with their directory; None: this operator signs in on no console.
     pin_hash: Mapped[str | None] = mapped_column(String(200))
+    # Set while an admin has disabled the user: no sign-in, and every token is refused.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Carried in every token; bumped on a password change or when disabled, so the user's
+    # earlier tokens (and page cookies) stop working at once on every worker.
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

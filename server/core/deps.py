@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gongfang.settings import ServerSettings
 from server.auth.models import User
-from server.auth.service import read_token
+from server.auth.service import read_token, token_user
 from server.core.errors import Forbidden, NotAuthenticated
 from server.stations.models import Station
 from server.stations.service import station_for_key
@@ -54,9 +54,11 @@ def get_current_user(
     if not token:
         raise NotAuthenticated("请先登录 / sign in first (Authorization: Bearer <token>)")
     claims = read_token(token, secret=settings.secret_key)
-    user = session.get(User, claims.user_id)
-    if user is None or user.role != claims.role or user.cooperative_id != claims.cooperative_id:
-        raise NotAuthenticated("登录凭证已失效 / the token no longer matches the user")
+    # Checked against the database on every request: a disable or a password change
+    # revokes the token at once, on every worker.
+    user = token_user(session, claims)
+    if user is None:
+        raise NotAuthenticated("登录凭证已失效 / the token is revoked or no longer matches")
     return user
 
 

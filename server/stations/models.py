@@ -28,5 +28,7 @@ class Station(Base):
     # sha256 hex of the key; the key itself is shown once and never stored.
     api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     key_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When an admin last revoked the key (api_key_hash is then NULL until a new one is issued).
+    key_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What the station aims to buy per day (the 建德 centre: 14,000 kg); None: no target.
     daily_target_g: Mapped[int | None] = mapped_column(BigInteger)

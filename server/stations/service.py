@@ -30,11 +30,32 @@ def issue_station_key(session: Session, *, station_id: str, actor: str = "system
     key = secrets.token_urlsafe(32)
     station.api_key_hash = hash_key(key)
     station.key_issued_at = utcnow()
+    station.key_revoked_at = None
     record(
         session, actor=actor, action="station_key_issued", entity="station", entity_id=station_id
     )
     session.flush()
     return key
+
+
+def revoke_station_key(session: Session, *, station_id: str, actor: str = "system") -> Station:
+    """Revoke the station's API key: no key works for it until a new one is issued.
+
+    Takes effect at once on every worker: each sync re-checks the key's digest in its own
+    transaction (:func:`verify_station_key`), and the directory looks the key up each time.
+    """
+    station = session.get(Station, station_id)
+    if station is None:
+        raise NotFound(f"收购站不存在 / unknown station {station_id!r}")
+    if station.api_key_hash is None:
+        raise NotFound(f"收购站 {station_id} 没有有效密钥 / station {station_id!r} has no key")
+    station.api_key_hash = None
+    station.key_revoked_at = utcnow()
+    record(
+        session, actor=actor, action="station_key_revoked", entity="station", entity_id=station_id
+    )
+    session.flush()
+    return station
 
 
 def station_for_key(session: Session, key: str) -> Station | None:
@@ -57,7 +78,8 @@ class StationKeyCache:
 
     It saves the key look-up's own database session before a sync body is even read;
     every sync still re-checks the digest inside its transaction
-    (:func:`verify_station_key`), so a rotated key stops working at once on every worker.
+    (:func:`verify_station_key`), so a rotated or revoked key stops working at once on
+    every worker.
     """
 
     def __init__(self, max_entries: int = 10_000) -> None:

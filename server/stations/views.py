@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -51,6 +51,7 @@ from server.stations.service import (
     hash_key,
     identity_for_key,
     issue_station_key,
+    revoke_station_key,
     verify_station_key,
 )
 from server.stations.sync import check_station, handle_sync
@@ -270,6 +271,21 @@ class StationOut(BaseModel):
     cooperative: str
     name: str
     has_key: bool
+    key_issued_at: datetime | None = None
+    key_revoked_at: datetime | None = Field(
+        default=None, description="吊销时间 / when the key was last revoked"
+    )
+
+
+def _station_out(s: Station) -> StationOut:
+    return StationOut(
+        id=s.id,
+        cooperative=s.cooperative_id,
+        name=s.name,
+        has_key=s.api_key_hash is not None,
+        key_issued_at=s.key_issued_at,
+        key_revoked_at=s.key_revoked_at,
+    )
 
 
 class KeyOut(BaseModel):
@@ -322,12 +338,7 @@ def list_stations(
     stmt = select(Station).order_by(Station.id)
     if coop is not None:
         stmt = stmt.where(Station.cooperative_id == coop)
-    return [
-        StationOut(
-            id=s.id, cooperative=s.cooperative_id, name=s.name, has_key=s.api_key_hash is not None
-        )
-        for s in session.scalars(stmt)
-    ]
+    return [_station_out(s) for s in session.scalars(stmt)]
 
 
 @router.post("/stations/{station_id}/key", response_model=KeyOut)
@@ -339,3 +350,14 @@ def rotate_key(station_id: str, session: SessionDep, admin: AdminUser) -> KeyOut
         station=station_id,
         api_key=issue_station_key(session, station_id=station_id, actor=admin.name),
     )
+
+
+@router.delete(
+    "/stations/{station_id}/key",
+    response_model=StationOut,
+    responses={404: {"description": "unknown station, or it has no key to revoke"}},
+)
+def revoke_key(station_id: str, session: SessionDep, admin: AdminUser) -> StationOut:
+    """Revoke a station's API key: its syncs are refused (401) at once, on every worker,
+    until a new key is issued (audited)."""
+    return _station_out(revoke_station_key(session, station_id=station_id, actor=admin.name))

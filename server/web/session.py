@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.auth.models import User
-from server.auth.service import make_token, read_token, sign_in
+from server.auth.service import UserDisabled, make_token, read_token, sign_in, token_user
 from server.core.deps import SessionDep, SettingsDep, client_address
 from server.core.errors import Forbidden, NotAuthenticated, TooManyAttempts
 from server.web.pages import render
@@ -46,9 +46,9 @@ def page_user(request: Request, session: SessionDep, settings: SettingsDep) -> U
         claims = read_token(token, secret=settings.secret_key)
     except NotAuthenticated:
         raise LoginRequired("登录已过期 / the sign-in expired") from None
-    user = session.get(User, claims.user_id)
-    if user is None or user.role != claims.role or user.cooperative_id != claims.cooperative_id:
-        raise LoginRequired("登录凭证已失效 / the sign-in no longer matches the user")
+    user = token_user(session, claims)  # disabled, password changed, role moved: sign in anew
+    if user is None:
+        raise LoginRequired("登录凭证已失效 / the sign-in is revoked or no longer matches the user")
     # The error pages show who is signed in, after the request's session rolled back and
     # expired the row: keep a plain copy of what they show.
     request.state.user = SimpleNamespace(
@@ -122,6 +122,8 @@ async def login(
                 session, request.app.state.sign_in, name=name, password=password,
                 address=client_address(request),
             )
+        except UserDisabled:
+            errors["name"] = "login.err.disabled"
         except NotAuthenticated:
             errors["password"] = "login.err.wrong"  # noqa: S105 - a message key
         except TooManyAttempts:

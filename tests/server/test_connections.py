@@ -56,11 +56,11 @@ def test_cli_commands_leave_no_connection_open(pg_url: str) -> None:
             "审核员",
             "--role",
             "admin",
-            "--password",
-            "long-enough-pw",
+            "--password-stdin",
             "--db",
             pg_url,
         ],
+        input="long-enough-pw\n",
     )
     assert ok.exit_code == 0, ok.output
     refused = runner.invoke(cli_app, ["server", "station-key", "nope", "--db", pg_url])

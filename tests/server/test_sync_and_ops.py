@@ -227,11 +227,10 @@ def test_cli_keys_users_and_serve_refusal(db_url, load, sessions, monkeypatch) -
             "reviewer",
             "--cooperative",
             C,
-            "--password",
-            "long-enough-pw",
             "--db",
             db_url,
         ],
+        input="long-enough-pw\nlong-enough-pw\n",  # a hidden prompt, asked twice
     )
     assert res.exit_code == 0, res.output
     res = runner.invoke(
@@ -242,11 +241,11 @@ def test_cli_keys_users_and_serve_refusal(db_url, load, sessions, monkeypatch) -
             "x",
             "--role",
             "reviewer",
-            "--password",
-            "long-enough-pw",
+            "--password-stdin",
             "--db",
             db_url,
         ],
+        input="long-enough-pw\n",
     )
     assert res.exit_code == 1
     assert "needs a cooperative" in res.output
