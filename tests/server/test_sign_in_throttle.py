@@ -79,7 +79,7 @@ def test_the_sign_in_page_says_the_account_is_locked(client, app, make_user) -> 
     app.state.sign_in = SignInThrottle(per_user="3/15 minutes", per_address="100/15 minutes")
     form = {"name": "adm", "password": "wrong-password", "next": "/coop/runs"}
 
-    def post(data: dict) -> httpx.Response:
+    def post(data: dict):
         client.cookies.clear()  # no cookie, no CSRF token needed (nothing ambient to abuse)
         return client.post("/coop/login", data=data)
 
