@@ -35,6 +35,7 @@ from server.contracts import views as contracts_views
 from server.core.db import make_engine, session_factory, upgrade
 from server.core.errors import DomainError, TooManyAttempts
 from server.core.metrics import HTTP_REQUESTS, HTTP_SECONDS, REGISTRY
+from server.core.openapi import document_errors
 from server.farmers import views as farmers_views
 from server.lots import views as lots_views
 from server.passbook import views as passbook_views
@@ -254,6 +255,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    document_errors(app)
     return app
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.aggregates.service import query, totals
 from server.core.deps import CurrentUser, SessionDep, scope_cooperative
 from server.core.errors import Invalid
+from server.core.params import IsoDate
 from server.stations.models import Station
 
 router = APIRouter(prefix="/api/v1", tags=["aggregates"])
@@ -41,8 +42,8 @@ class AggregatesOut(BaseModel):
 def daily(
     session: SessionDep,
     user: CurrentUser,
-    date_from: date,
-    date_to: date,
+    date_from: IsoDate,
+    date_to: IsoDate,
     station: str | None = None,
     cooperative: str | None = None,
     product: str | None = None,
@@ -92,8 +93,8 @@ class TotalOut(BaseModel):
 def range_totals(
     session: SessionDep,
     user: CurrentUser,
-    date_from: date,
-    date_to: date,
+    date_from: IsoDate,
+    date_to: IsoDate,
     cooperative: str | None = None,
 ) -> list[TotalOut]:
     """Totals over a date range per station × product × grade."""

@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from server.coldchain.service import alarms_for, climate_for
 from server.core.deps import CurrentUser, SessionDep, check_cooperative, scope_cooperative
 from server.core.errors import Invalid, NotFound
+from server.core.params import IsoAwareDatetime
 from server.stations.models import Station
 
 router = APIRouter(prefix="/api/v1/coldchain", tags=["coldchain"])
@@ -75,14 +76,18 @@ def alarms(
     ]
 
 
-@router.get("/climate", response_model=list[ClimateOut])
+@router.get(
+    "/climate",
+    response_model=list[ClimateOut],
+    responses={404: {"description": "unknown station"}},
+)
 def climate(
     session: SessionDep,
     user: CurrentUser,
     station: str,
     room: str,
-    start: AwareDatetime,
-    end: AwareDatetime,
+    start: IsoAwareDatetime,
+    end: IsoAwareDatetime,
 ) -> list[ClimateOut]:
     """Per-minute climate of one room between ``start`` and ``end`` (aware ISO times)."""
     st = session.get(Station, station)

@@ -20,6 +20,7 @@ from server.core.deps import (
     scope_cooperative,
 )
 from server.core.errors import NotFound
+from server.core.params import IsoDate
 from server.lots.models import Lot, LotPart
 from server.lots.service import price_manually
 
@@ -99,8 +100,8 @@ def list_lots(
     station: str | None = None,
     farmer: str | None = None,
     status: Literal["priced", "unpriced"] | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[LotOut]:

@@ -123,7 +123,12 @@ def _run(session: SessionDep, user: CurrentUser, run_id: RowId) -> PayoutRun:
     return run
 
 
-@router.post("/runs", response_model=RunOut, status_code=201)
+@router.post(
+    "/runs",
+    response_model=RunOut,
+    status_code=201,
+    responses={404: {"description": "unknown cooperative"}},
+)
 def create_run(body: RunBody, session: SessionDep, user: PayoutStaff) -> RunOut:
     check_cooperative(user, body.cooperative)
     run = service.create_run(
@@ -206,7 +211,22 @@ def discard(run_id: RowId, session: SessionDep, user: PayoutStaff) -> RunBrief:
     )
 
 
-@router.post("/runs/{run_id}/export")
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post(
+    "/runs/{run_id}/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the bank batch as a file (CSV or XLSX, by `format`)",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                _XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 def export(
     run_id: RowId,
     session: SessionDep,
@@ -223,7 +243,7 @@ def export(
     data = service.export_xlsx(session, run=run, actor=user.name)
     return Response(
         data,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=_XLSX,
         headers=headers,
     )
 

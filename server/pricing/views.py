@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.audit.service import record
 from server.core.deps import CurrentUser, SessionDep, check_cooperative, scope_cooperative
 from server.core.errors import Forbidden, Invalid
+from server.core.params import IsoDate
 from server.importer import MarketPriceIn, upsert_market_prices
 from server.pricing.models import MarketPrice
 from server.stations.models import Cooperative
@@ -36,8 +37,8 @@ def list_prices(
     user: CurrentUser,
     cooperative: str | None = None,
     product: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> list[MarketPriceOut]:
     coop = scope_cooperative(user, cooperative)
     stmt = (
