@@ -9,13 +9,29 @@ are the embedded ones: SQLite under the data directory and an in-process MQTT br
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from gongfang.mqtt_setup import MqttEndpoint, MqttSetupError, read_credentials
 
@@ -94,7 +110,88 @@ class _Base(BaseSettings):
             cls._config_file = None
 
 
-class ServerSettings(_Base):
+MISSING_FIELD_KEY = (
+    "未设置字段密钥（农户银行账号和手机号加密存储），拒绝启动。请用 "
+    "`gongfang server new-field-key` 生成一个并设置 GONGFANG_SERVER_FIELD_KEY，"
+    "或在开发时设置 GONGFANG_SERVER_DEV_MODE=1。 / No field key (farmers' bank accounts and "
+    "phone numbers are stored encrypted): make one with `gongfang server new-field-key` and "
+    "set GONGFANG_SERVER_FIELD_KEY (or dev_mode for development)."
+)
+
+
+def dev_field_key(secret: str) -> str:
+    """The field key of a dev_mode server that has none, derived from its secret.
+
+    A demo's secret is public, so its farmers' numbers are readable by anyone: dev only.
+    """
+    digest = hashlib.sha256(b"gongfang field key v1\0" + secret.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.b64decode(key.encode("ascii"), altchars=b"-_", validate=True)) == 32
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return False
+
+
+def _split_keys(value: object) -> object:
+    """``field_keys_old`` from the environment: a JSON list or comma-separated keys."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return [k.strip() for k in text.split(",") if k.strip()]
+
+
+class FieldKeySettings(_Base):
+    """The keys of the farmers' bank accounts and phone numbers at rest (Fernet).
+
+    ``field_key`` seals new values; ``field_keys_old`` are still read (during a rotation,
+    until ``gongfang server rotate-field-key`` has re-sealed every row). The CLI's import,
+    export and rotation read only these, so they need no server secret.
+    """
+
+    section: ClassVar[str] = "server"
+    model_config = SettingsConfigDict(env_prefix="GONGFANG_SERVER_", extra="ignore")
+
+    secret_key: str = DEFAULT_SECRET
+    dev_mode: bool = False
+    field_key: SecretStr | None = None
+    field_keys_old: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+
+    _split = field_validator("field_keys_old", mode="before")(_split_keys)
+
+    @model_validator(mode="after")
+    def _valid_field_keys(self) -> Self:
+        if self.field_keys_old and self.field_key is None:
+            raise ValueError(
+                "设置了旧字段密钥却没有新密钥 / field_keys_old is set but field_key is not"
+            )
+        named = [("field_key", self.field_key)] + [
+            (f"field_keys_old[{i}]", k) for i, k in enumerate(self.field_keys_old)
+        ]
+        for name, key in named:
+            if key is not None and not _is_fernet_key(key.get_secret_value()):
+                raise ValueError(
+                    f"{name} 不是有效的字段密钥 / {name} is not a valid field key (32 bytes in "
+                    "url-safe base64; make one with `gongfang server new-field-key`)"
+                )
+        return self
+
+    def field_keys(self) -> list[str]:
+        """The keys, the sealing one first; in dev_mode without one, the derived key."""
+        if self.field_key is not None:
+            return [self.field_key.get_secret_value()] + [
+                k.get_secret_value() for k in self.field_keys_old
+            ]
+        if self.dev_mode:
+            return [dev_field_key(self.secret_key)]
+        raise ConfigError(MISSING_FIELD_KEY)
+
+
+class ServerSettings(FieldKeySettings):
     """Central server settings (``GONGFANG_SERVER_*``)."""
 
     section: ClassVar[str] = "server"
@@ -103,8 +200,6 @@ class ServerSettings(_Base):
     database_url: str = Field(default_factory=default_server_db_url)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    secret_key: str = DEFAULT_SECRET
-    dev_mode: bool = False
     market_fallback_days: int = Field(default=3, ge=0, le=30)
     max_batch_lots: int = Field(default=1000, ge=1)
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
@@ -129,6 +224,8 @@ class ServerSettings(_Base):
             )
         if len(self.secret_key) < 16:
             raise ValueError("secret_key must be at least 16 characters / 密钥至少 16 个字符")
+        if self.field_key is None and not self.dev_mode:
+            raise ValueError(MISSING_FIELD_KEY)
         return self
 
 

@@ -78,7 +78,10 @@ def serve(
 
     from server.main import create_app, freeze_startup_objects
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:  # e.g. a field key that does not open the stored values
+        raise _fail(str(exc), 2) from None
     freeze_startup_objects()
     typer.echo(f"gongfang server on http://{settings.host}:{settings.port} (docs: /docs)")
     # Behind a TLS proxy: X-Forwarded-For/-Proto are believed only from trusted_proxies, so
@@ -98,6 +101,7 @@ def import_cmd(
 ) -> None:
     """Import a bundle (cooperatives, stations, farmers, contracts, prices, lots), all or none."""
     from server.core.errors import ImportFailed
+    from server.fields_cli import optional_field_cipher
     from server.importer import import_bundle
 
     try:
@@ -108,7 +112,9 @@ def import_cmd(
         raise _fail("包必须是 JSON 对象 / the bundle must be a JSON object")
     try:
         with _session(db) as session:
-            report = import_bundle(session, doc, actor=f"cli:{file.name}")
+            report = import_bundle(
+                session, doc, actor=f"cli:{file.name}", cipher=optional_field_cipher()
+            )
     except ImportFailed as exc:
         typer.echo(exc.message, err=True)
         for err in exc.errors:
@@ -400,18 +406,21 @@ def export(
 ) -> None:
     """Export an approved run's bank batch as CSV or XLSX (by the file's suffix)."""
     from server.core.errors import DomainError
+    from server.fields_cli import field_cipher
     from server.payouts.service import export_csv, export_xlsx, get_run
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise _fail("输出文件须为 .csv 或 .xlsx / the output must end in .csv or .xlsx", 2)
+    cipher = field_cipher()  # the bank batch opens the account numbers
     try:
         with _session(db) as session:
             r = get_run(session, run_id)
             if suffix == ".csv":
-                out.write_text(export_csv(session, run=r, actor=by), encoding="utf-8")
+                text = export_csv(session, run=r, actor=by, cipher=cipher)
+                out.write_text(text, encoding="utf-8")
             else:
-                out.write_bytes(export_xlsx(session, run=r, actor=by))
+                out.write_bytes(export_xlsx(session, run=r, actor=by, cipher=cipher))
     except DomainError as exc:
         raise _fail(exc.message) from None
     typer.echo(f"已导出 / exported: {out}")

@@ -3,7 +3,7 @@
 Bundle (JSON; money in fen, weights in grams, percentages as decimal strings)::
 
     {"cooperatives": [{"id", "name"}], "stations": [{"id", "cooperative", "name"}],
-     "farmers": [{"id", "name", "cooperative", "low_income"}],
+     "farmers": [{"id", "name", "cooperative", "low_income", "bank_account", "phone"}],
      "contracts": [{"id", "farmer", "product", "signed_on", "valid_from", "valid_to",
        "floor_fen_per_kg": {"extra", "class_i", "class_ii"}, "premium_pct": "20",
        "quota_g": 500000 | null, "reject_fen_per_kg": 0}],
@@ -47,6 +47,7 @@ from server.contracts.models import Contract
 from server.core.db import dialect_insert
 from server.core.errors import ImportFailed
 from server.farmers.models import Farmer
+from server.farmers.sealed import SEALED_FIELDS, FieldCipher, sealed_columns
 from server.lots.models import Lot
 from server.lots.service import ingest_lots
 from server.pricing.models import MarketPrice
@@ -329,12 +330,28 @@ def check_references(session: Session, p: Parsed) -> list[str]:
 
 
 def import_bundle(
-    session: Session, doc: dict[str, Any], *, actor: str = "import", market_fallback_days: int = 3
+    session: Session,
+    doc: dict[str, Any],
+    *,
+    actor: str = "import",
+    market_fallback_days: int = 3,
+    cipher: FieldCipher | None = None,
 ) -> ImportReport:
-    """Validate the whole bundle, then import it in the caller's transaction."""
+    """Validate the whole bundle, then import it in the caller's transaction.
+
+    Farmers' bank accounts and phone numbers are sealed with ``cipher`` (needed only when
+    the bundle carries some).
+    """
     parsed, errors = parse_bundle(doc)
     # References are checked among the records that parsed, so one pass lists everything.
     errors += check_references(session, parsed)
+    if cipher is None:
+        errors += [
+            f"farmers[{i}] (id={f.id}): 没有字段密钥，不能导入银行账号或手机号 / no field key: "
+            "bank accounts and phone numbers cannot be stored"
+            for i, f in enumerate(parsed.farmers)
+            if f.bank_account or f.phone
+        ]
     if errors:
         raise ImportFailed(errors)
 
@@ -348,6 +365,8 @@ def import_bundle(
         report.stations += 1
     for f in parsed.farmers:
         fields = f.model_dump(exclude_unset=True, exclude={"id", "cooperative"})
+        contact = {k: fields.pop(k) for k in SEALED_FIELDS if k in fields}
+        fields.update(sealed_columns(cipher, contact))
         _upsert(session, Farmer, f.id, cooperative_id=f.cooperative, **fields)
         report.farmers += 1
     session.flush()

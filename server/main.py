@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gongfang.settings import ServerSettings
+from gongfang.settings import ConfigError, ServerSettings
 from gongfang.web.routes import mount_web
 from gongfang.web.security import PageGuard
 from server.aggregates import views as aggregates_views
@@ -37,6 +37,7 @@ from server.core.errors import DomainError, TooManyAttempts
 from server.core.metrics import HTTP_REQUESTS, HTTP_SECONDS, REGISTRY
 from server.core.openapi import document_errors
 from server.farmers import views as farmers_views
+from server.farmers.sealed import FieldCipher, FieldKeyError, check_readable
 from server.lots import views as lots_views
 from server.passbook import views as passbook_views
 from server.payouts import views as payouts_views
@@ -160,8 +161,9 @@ class Metrics:
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from env/TOML; migrates unless told not to)."""
     settings = settings or ServerSettings.load()
+    field_keys = settings.field_keys()
     if settings.auto_migrate:
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, field_keys=field_keys)
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
@@ -182,6 +184,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.field_cipher = FieldCipher(field_keys)
+    try:  # a wrong field key stops the start, rather than the first bank export
+        with app.state.sessions() as session:
+            check_readable(session, cipher=app.state.field_cipher)
+    except FieldKeyError as exc:
+        engine.dispose()
+        raise ConfigError(exc.message) from None
     app.state.station_keys = StationKeyCache()
     app.state.sign_in = SignInThrottle(storage_uri=settings.sign_in_rate_storage)
 

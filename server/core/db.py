@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,7 +117,7 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
             raise
 
 
-def _alembic_config(url: str) -> Any:
+def _alembic_config(url: str, field_keys: Sequence[str] | None = None) -> Any:
     from alembic.config import Config
 
     import server.migrations as migrations_pkg
@@ -125,21 +125,24 @@ def _alembic_config(url: str) -> Any:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(migrations_pkg.__file__).parent))
     cfg.attributes["url"] = url
+    # Migrations that seal or open farmers' values (0009) use these; without them they
+    # read the key from the environment.
+    cfg.attributes["field_keys"] = list(field_keys) if field_keys else None
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", *, field_keys: Sequence[str] | None = None) -> None:
     """Bring the database at ``url`` to ``revision`` with the packaged Alembic scripts."""
     from alembic import command
 
-    command.upgrade(_alembic_config(url), revision)
+    command.upgrade(_alembic_config(url, field_keys), revision)
 
 
-def downgrade(url: str, revision: str) -> None:
+def downgrade(url: str, revision: str, *, field_keys: Sequence[str] | None = None) -> None:
     """Take the database at ``url`` back to ``revision`` (``"base"``: no tables)."""
     from alembic import command
 
-    command.downgrade(_alembic_config(url), revision)
+    command.downgrade(_alembic_config(url, field_keys), revision)
 
 
 def dialect_insert(session: Session) -> Any:

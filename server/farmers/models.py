@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.core.db import Base
@@ -16,9 +16,13 @@ class Farmer(Base):
     name: Mapped[str] = mapped_column(String(200))
     household: Mapped[str | None] = mapped_column(String(200))
     village: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(40))
     low_income: Mapped[bool] = mapped_column(Boolean, default=False)
-    bank_account: Mapped[str | None] = mapped_column(String(64))
+    # Sealed at rest (Fernet ciphertext, server/farmers/sealed.py); the masks are what
+    # pages and the API show, so nothing but the bank batch ever decrypts.
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    phone_masked: Mapped[str | None] = mapped_column(String(40))
+    bank_account_enc: Mapped[str | None] = mapped_column(Text)
+    bank_account_masked: Mapped[str | None] = mapped_column(String(40))
     card_code: Mapped[str | None] = mapped_column(String(128), unique=True)
 
 

@@ -1,4 +1,4 @@
-"""Farmers (bank account shown masked) and buyers."""
+"""Farmers (bank account and phone sealed at rest, shown masked) and buyers."""
 
 from __future__ import annotations
 
@@ -16,19 +16,10 @@ from server.core.deps import (
 )
 from server.core.errors import Conflict, Invalid, NotFound
 from server.farmers.models import Buyer, Farmer
+from server.farmers.sealed import FieldCipherDep, sealed_columns
 from server.stations.models import Cooperative
 
 router = APIRouter(prefix="/api/v1", tags=["farmers"])
-
-
-def mask_account(account: str | None) -> str | None:
-    """Keep the first 4 and last 4 digits: ``6222 0212 3456 7890`` → ``6222********7890``."""
-    if not account:
-        return None
-    digits = account.replace(" ", "")
-    if len(digits) <= 8:
-        return "*" * (len(digits) - 2) + digits[-2:]
-    return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
 
 
 class FarmerBody(BaseModel):
@@ -50,9 +41,9 @@ class FarmerOut(BaseModel):
     cooperative: str
     household: str | None
     village: str | None
-    phone: str | None
+    phone_masked: str | None  # 138****5678: the full number is never shown
     low_income: bool
-    bank_account_masked: str | None
+    bank_account_masked: str | None  # **** **** **** 7890
     card_code: str | None
 
     @classmethod
@@ -63,9 +54,9 @@ class FarmerOut(BaseModel):
             cooperative=f.cooperative_id,
             household=f.household,
             village=f.village,
-            phone=f.phone,
+            phone_masked=f.phone_masked,
             low_income=f.low_income,
-            bank_account_masked=mask_account(f.bank_account),
+            bank_account_masked=f.bank_account_masked,
             card_code=f.card_code,
         )
 
@@ -104,12 +95,18 @@ def get_farmer(farmer_id: str, session: SessionDep, user: CurrentUser) -> Farmer
 
 
 @router.post("/farmers", response_model=FarmerOut, status_code=201)
-def create_farmer(body: FarmerBody, session: SessionDep, admin: AdminUser) -> FarmerOut:
+def create_farmer(
+    body: FarmerBody, session: SessionDep, admin: AdminUser, cipher: FieldCipherDep
+) -> FarmerOut:
     if session.get(Cooperative, body.cooperative) is None:
         raise Invalid(f"合作社不存在 / unknown cooperative {body.cooperative!r}")
     if session.get(Farmer, body.id) is not None:
         raise Conflict(f"农户已存在 / farmer {body.id!r} exists")
-    farmer = Farmer(cooperative_id=body.cooperative, **body.model_dump(exclude={"cooperative"}))
+    farmer = Farmer(
+        cooperative_id=body.cooperative,
+        **body.model_dump(exclude={"cooperative", "bank_account", "phone"}),
+        **sealed_columns(cipher, {"bank_account": body.bank_account, "phone": body.phone}),
+    )
     session.add(farmer)
     record(session, actor=admin.name, action="farmer_created", entity="farmer", entity_id=body.id)
     session.flush()

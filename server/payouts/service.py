@@ -41,6 +41,7 @@ from server.audit.service import record
 from server.core.db import UTCDateTime, utcnow
 from server.core.errors import AlreadyPaid, Forbidden, Invalid, InvalidState, NotFound
 from server.farmers.models import Farmer
+from server.farmers.sealed import FieldCipher, bank_account_of
 from server.lots.models import Lot, LotPart
 from server.payouts.cells import safe_row
 from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
@@ -391,9 +392,13 @@ def discard(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
     return run
 
 
-def mark_exported(session: Session, *, run: PayoutRun, actor: str, fmt: str) -> None:
+def _check_exportable(run: PayoutRun) -> None:
     if run.status not in ("approved", "exported", "paid"):
         raise InvalidState("只能导出已审批的结算单 / only an approved run can be exported")
+
+
+def mark_exported(session: Session, *, run: PayoutRun, actor: str, fmt: str) -> None:
+    _check_exportable(run)
     if run.status == "approved":
         run.status = "exported"
         run.exported_at = utcnow()
@@ -439,8 +444,12 @@ BANK_HEADER = [
 ]
 
 
-def bank_rows(session: Session, run: PayoutRun) -> list[list[str | int]]:
-    """One row per line with a positive total: what the bank batch pays."""
+def bank_rows(session: Session, run: PayoutRun, *, cipher: FieldCipher) -> list[list[str | int]]:
+    """One row per line with a positive total: what the bank batch pays.
+
+    The one place a farmer's sealed account number is opened (a wrong field key:
+    :class:`~server.farmers.sealed.FieldKeyError`, and nothing is exported).
+    """
     summary = summarize(session, run)
     farmers = {
         f.id: f
@@ -455,7 +464,7 @@ def bank_rows(session: Session, run: PayoutRun) -> list[list[str | int]]:
             [
                 line.farmer,
                 f.name if f else "",
-                (f.bank_account or "") if f else "",
+                (bank_account_of(f, cipher=cipher) or "") if f else "",
                 line.lots,
                 grams_to_kg_str(line.net_g, 3),
                 fen_to_yuan_str(line.amount_fen),
@@ -467,25 +476,29 @@ def bank_rows(session: Session, run: PayoutRun) -> list[list[str | int]]:
     return rows
 
 
-def export_csv(session: Session, *, run: PayoutRun, actor: str) -> str:
+def export_csv(session: Session, *, run: PayoutRun, actor: str, cipher: FieldCipher) -> str:
+    _check_exportable(run)  # before any account is opened
+    rows = bank_rows(session, run, cipher=cipher)  # then: a wrong key marks nothing
     mark_exported(session, run=run, actor=actor, fmt="csv")
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(BANK_HEADER)
-    writer.writerows(safe_row(row) for row in bank_rows(session, run))
+    writer.writerows(safe_row(row) for row in rows)
     return "\ufeff" + buf.getvalue()  # BOM: spreadsheet programs then read the UTF-8 names
 
 
-def export_xlsx(session: Session, *, run: PayoutRun, actor: str) -> bytes:
+def export_xlsx(session: Session, *, run: PayoutRun, actor: str, cipher: FieldCipher) -> bytes:
     from openpyxl import Workbook
 
+    _check_exportable(run)
+    rows = bank_rows(session, run, cipher=cipher)
     mark_exported(session, run=run, actor=actor, fmt="xlsx")
     wb = Workbook()
     ws = wb.create_sheet(index=0)
     wb.remove(wb.worksheets[1])  # the default sheet
     ws.title = f"run-{run.id}"
     ws.append(BANK_HEADER)
-    for row in bank_rows(session, run):
+    for row in rows:
         ws.append(safe_row(row))  # openpyxl makes "=…" a formula; "'=…" stays text
     out = io.BytesIO()
     wb.save(out)

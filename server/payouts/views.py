@@ -18,6 +18,7 @@ from server.core.deps import (
     scope_cooperative,
 )
 from server.core.metrics import PAYOUT_RUNS
+from server.farmers.sealed import FieldCipherDep
 from server.lots.views import LotOut
 from server.payouts import service
 from server.payouts.models import PayoutRun
@@ -231,6 +232,7 @@ def export(
     run_id: RowId,
     session: SessionDep,
     user: PayoutStaff,
+    cipher: FieldCipherDep,
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
 ) -> Response:
     """The bank batch of an approved run (CSV or XLSX); the run becomes ``exported``."""
@@ -238,9 +240,9 @@ def export(
     name = f"payout-{run.cooperative_id}-{run.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "csv":
-        body = service.export_csv(session, run=run, actor=user.name).encode("utf-8")
+        body = service.export_csv(session, run=run, actor=user.name, cipher=cipher).encode("utf-8")
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    data = service.export_xlsx(session, run=run, actor=user.name)
+    data = service.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
     return Response(
         data,
         media_type=_XLSX,

@@ -21,6 +21,7 @@ from server.auth.models import User
 from server.core.deps import RowId, SessionDep, scope_cooperative
 from server.core.errors import DomainError
 from server.core.metrics import PAYOUT_RUNS
+from server.farmers.sealed import FieldCipherDep
 from server.payouts import queries, service
 from server.payouts.models import PayoutRun
 from server.web.forms import FieldError, parse_date, parse_reason, parse_yuan
@@ -264,6 +265,7 @@ def run_export(
     run_id: RowId,
     session: SessionDep,
     user: PayoutPageUser,
+    cipher: FieldCipherDep,
     format: Annotated[Literal["csv", "xlsx"], Form()] = "xlsx",  # noqa: A002
 ) -> Response:
     """The bank batch as a download (an approved run becomes ``exported``)."""
@@ -272,11 +274,11 @@ def run_export(
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     try:
         if format == "csv":
-            text = service.export_csv(session, run=run, actor=user.name)
+            text = service.export_csv(session, run=run, actor=user.name, cipher=cipher)
             return Response(
                 text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers
             )
-        data = service.export_xlsx(session, run=run, actor=user.name)
+        data = service.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
     except DomainError as exc:
         return _refused(request, session, user, run_id, exc)
     return Response(

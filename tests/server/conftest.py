@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from gongfang.settings import ServerSettings
+from gongfang.settings import FieldKeySettings, ServerSettings
 from server.auth.models import User
 from server.auth.service import hash_password, make_token
 from server.core.db import session_scope
+from server.farmers.sealed import FieldCipher
 from server.importer import ImportReport, import_bundle
 from server.main import create_app
 
@@ -53,14 +54,19 @@ def sessions(app: Any) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def load(sessions: sessionmaker[Session]) -> Callable[[dict[str, Any]], ImportReport]:
+def load(app: Any, sessions: sessionmaker[Session]) -> Callable[[dict[str, Any]], ImportReport]:
     """Import a bundle in its own transaction (as ``gongfang server import`` does)."""
 
     def _load(doc: dict[str, Any]) -> ImportReport:
         with session_scope(sessions) as s:
-            return import_bundle(s, doc)
+            return import_bundle(s, doc, cipher=app.state.field_cipher)
 
     return _load
+
+
+def env_cipher() -> FieldCipher:
+    """The field cipher of the environment's keys (tests/conftest.py sets one)."""
+    return FieldCipher(FieldKeySettings.load().field_keys())
 
 
 @pytest.fixture

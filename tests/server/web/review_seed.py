@@ -18,7 +18,7 @@ from server.coldchain.service import store_stays
 from server.importer import import_bundle
 from server.lots.service import ingest_lots
 from server.photos.service import store_photo
-from tests.server.conftest import base_bundle, contract, lot_id, wire_lot
+from tests.server.conftest import base_bundle, contract, env_cipher, lot_id, wire_lot
 
 COOP = "coop-a"
 STATION = "st-a"
@@ -57,13 +57,14 @@ def seed_cooperative(session: Session, *, photos_dir: Path, password_hash: str) 
     """Reference data, four lots in March 2026, the photo and stay of lot 1, users."""
     doc = base_bundle(COOP, STATION)
     doc["farmers"][0].update(
-        household="王建国户", village="三都村", bank_account="6222021234567890"
+        household="王建国户", village="三都村", bank_account="6222021234567890",
+        phone="13812345678",
     )
     doc["farmers"][1].update(household="陈家", village="三都村")
     doc["contracts"] = [contract("C1", F1, floor={"extra": 1000, "class_i": 800}, premium="0")]
     # Another cooperative whose reviewer must see none of this one.
     doc["cooperatives"].append({"id": "coop-b", "name": "别的合作社"})
-    import_bundle(session, doc)
+    import_bundle(session, doc, cipher=env_cipher())
     data = photo_jpeg()
     sha = hashlib.sha256(data).hexdigest()
     first = wire_lot(1, F1, net_g=5250, captured_at="2026-03-02T02:00:00Z")
