@@ -40,7 +40,8 @@ from tests.server.conftest import SECRET, base_bundle, contract, lot, lot_id, ma
 
 COOP = "coop-a"
 STATION = "st-a"
-#: Generated cases per operation and identity, positive and negative each.
+#: Generated cases per operation and identity: positive, negative, and positive again with
+#: path parameters naming seeded rows (where the operation has path parameters).
 EXAMPLES = 8
 MIN_REQUESTS = 1000
 IDENTITIES = ("reviewer", "admin", "anonymous")
@@ -184,8 +185,9 @@ def _fuzz(
 
     try:
         strategy = operation.as_strategy(generation_mode=mode, path_parameters=path)
-    except Exception as exc:  # noqa: BLE001
-        world.failures.setdefault((operation.label, "strategy", mode.value), repr(exc))
+    except Exception as exc:  # noqa: BLE001 - a document schemathesis cannot generate from
+        world.failures.setdefault((f"{identity} {operation.label}", "strategy", mode.value),
+                                  repr(exc))
         return
     run = settings(
         max_examples=EXAMPLES,
