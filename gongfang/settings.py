@@ -154,7 +154,10 @@ class FieldKeySettings(_Base):
     """
 
     section: ClassVar[str] = "server"
-    model_config = SettingsConfigDict(env_prefix="GONGFANG_SERVER_", extra="ignore")
+    # hide_input_in_errors: a refused value may be a key; the error must not print it.
+    model_config = SettingsConfigDict(
+        env_prefix="GONGFANG_SERVER_", extra="ignore", hide_input_in_errors=True
+    )
 
     secret_key: str = DEFAULT_SECRET
     dev_mode: bool = False
@@ -195,7 +198,9 @@ class ServerSettings(FieldKeySettings):
     """Central server settings (``GONGFANG_SERVER_*``)."""
 
     section: ClassVar[str] = "server"
-    model_config = SettingsConfigDict(env_prefix="GONGFANG_SERVER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="GONGFANG_SERVER_", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(default_factory=default_server_db_url)
     host: str = "127.0.0.1"

@@ -39,7 +39,10 @@ def _session(db: str | None) -> Iterator[Session]:
     from server.core.db import make_engine, session_factory, session_scope, upgrade
 
     url = db or default_db_url()
-    upgrade(url)
+    try:
+        upgrade(url)  # a migration needing the field key reads it from the environment
+    except RuntimeError as exc:  # e.g. 0009: plain numbers to seal and no key (says so)
+        raise _fail(str(exc)) from None
     engine = make_engine(url)
     try:
         with session_scope(session_factory(engine)) as session:

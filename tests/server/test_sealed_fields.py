@@ -240,6 +240,9 @@ def test_the_migration_seals_existing_rows_with_the_environments_key(
         res = CliRunner().invoke(cli_app, ["server", "migrate", "--db", db_url])
         assert res.exit_code == 1
         assert "set GONGFANG_SERVER_FIELD_KEY" in res.output
+        res = CliRunner().invoke(cli_app, ["server", "station-key", "st", "--db", db_url])
+        assert res.exit_code == 1  # any command that migrates says the same, no traceback
+        assert "set GONGFANG_SERVER_FIELD_KEY" in res.output
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0008"
             assert conn.scalar(text("SELECT bank_account FROM farmers WHERE id = 'f1'")) == ACCOUNT
