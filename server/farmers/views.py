@@ -16,7 +16,7 @@ from server.core.deps import (
 )
 from server.core.errors import Conflict, Invalid, NotFound
 from server.farmers.models import Buyer, Farmer
-from server.farmers.sealed import FieldCipherDep, sealed_columns
+from server.farmers.sealed import SEALED_FIELDS, FieldCipherDep, sealed_columns
 from server.stations.models import Cooperative
 
 router = APIRouter(prefix="/api/v1", tags=["farmers"])
@@ -31,6 +31,19 @@ class FarmerBody(BaseModel):
     village: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=40)
     low_income: StrictBool = False
+    bank_account: str | None = Field(default=None, pattern=r"^[0-9 ]{8,40}$")
+    card_code: str | None = Field(default=None, max_length=128)
+
+
+class FarmerPatch(BaseModel):
+    """The fields to change (absent: kept; ``null``: cleared, where a field may be empty)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    household: str | None = Field(default=None, max_length=200)
+    village: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    low_income: StrictBool | None = None
     bank_account: str | None = Field(default=None, pattern=r"^[0-9 ]{8,40}$")
     card_code: str | None = Field(default=None, max_length=128)
 
@@ -109,6 +122,35 @@ def create_farmer(
     )
     session.add(farmer)
     record(session, actor=admin.name, action="farmer_created", entity="farmer", entity_id=body.id)
+    session.flush()
+    return FarmerOut.of(farmer)
+
+
+@router.patch("/farmers/{farmer_id}", response_model=FarmerOut)
+def update_farmer(
+    farmer_id: str,
+    body: FarmerPatch,
+    session: SessionDep,
+    admin: AdminUser,
+    cipher: FieldCipherDep,
+) -> FarmerOut:
+    """Change a farmer; a new bank account or phone is sealed (the audit names the fields
+    changed, never their values)."""
+    farmer = session.get(Farmer, farmer_id)
+    if farmer is None:
+        raise NotFound(f"农户不存在 / unknown farmer {farmer_id!r}")
+    check_cooperative(admin, farmer.cooperative_id)
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("name", "low_income"):
+        if name in changes and changes[name] is None:
+            raise Invalid(f"{name} 不能为空 / {name} cannot be null")
+    contact = {k: changes.pop(k) for k in SEALED_FIELDS if k in changes}
+    for column, value in {**changes, **sealed_columns(cipher, contact)}.items():
+        setattr(farmer, column, value)
+    record(
+        session, actor=admin.name, action="farmer_updated", entity="farmer", entity_id=farmer_id,
+        fields=sorted([*changes, *contact]),
+    )
     session.flush()
     return FarmerOut.of(farmer)
 

@@ -267,3 +267,42 @@ def test_the_migration_seals_existing_rows_with_the_environments_key(
             assert tuple(got.one()) == (PHONE, ACCOUNT)
     finally:
         engine.dispose()
+
+
+def test_an_update_seals_the_new_number_and_audits_only_field_names(
+    db_url: str, load: Any, client: TestClient, make_user: Any, sessions: sessionmaker[Session]
+) -> None:
+    from sqlalchemy import select
+
+    from server.audit.models import AuditEntry
+
+    doc = base_bundle()
+    doc["farmers"][0].update(bank_account=ACCOUNT, phone=PHONE)
+    load(doc)
+    admin = make_user("admin", "admin", None)
+    res = client.patch(
+        f"/api/v1/farmers/{F1}",
+        json={"bank_account": "6217000010009999", "phone": None, "village": "三都村"},
+        headers=admin,
+    )
+    assert res.status_code == 200, res.text
+    assert res.json()["bank_account_masked"] == "**** **** **** 9999"
+    assert res.json()["phone_masked"] is None
+    assert res.json()["village"] == "三都村"
+    assert res.json()["name"] == "王"  # untouched
+    f1 = next(r for r in raw_farmers(db_url) if r["id"] == F1)
+    assert "6217000010009999" not in str(f1)
+    assert env_cipher().open(f1["bank_account_enc"], farmer=F1) == "6217000010009999"
+    assert f1["phone_enc"] is None
+    with sessions() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "farmer_updated")).one()
+    assert entry.detail == {"fields": ["bank_account", "phone", "village"]}
+    bad = [
+        ({"name": None}, 422), ({"bank_account": "ABC"}, 422), ({"low_income": 1}, 422),
+        ({"id": "x"}, 422),
+    ]
+    for body, status in bad:
+        assert client.patch(f"/api/v1/farmers/{F1}", json=body, headers=admin).status_code == status
+    assert client.patch("/api/v1/farmers/nobody", json={}, headers=admin).status_code == 404
+    rev = make_user("rev", "reviewer", C)
+    assert client.patch(f"/api/v1/farmers/{F1}", json={}, headers=rev).status_code == 403
