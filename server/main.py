@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gongfang.settings import ConfigError, ServerSettings
+from gongfang.web.bodylimit import BodyLimit
 from gongfang.web.routes import mount_web
 from gongfang.web.security import PageGuard
 from server.aggregates import views as aggregates_views
@@ -57,6 +58,10 @@ def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResp
     return JSONResponse(body, status_code=status)
 
 
+def _too_large_body(message: str) -> bytes:
+    return bytes(_error(413, "payload_too_large", message).body)
+
+
 def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     clean = []
     for err in errors:
@@ -66,67 +71,6 @@ def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, list[dict[st
     where = ".".join(first["loc"]) or "body"
     more = f"（另有 {len(clean) - 1} 处 / +{len(clean) - 1} more）" if len(clean) > 1 else ""
     return f"请求格式错误 / invalid request: {where}: {first['msg']}{more}", clean[:50]
-
-
-class BodyLimit:
-    """Answer 413 for bodies above ``limit`` bytes (declared or actually streamed)."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared: int | None = None
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = None
-                break
-        if declared is not None and declared > self.limit:
-            await self._reject(scope, receive, send)
-            return
-        if declared is not None or scope.get("method") not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        # No Content-Length (chunked): read up to the limit first, then replay the body.
-        chunks: list[bytes] = []
-        seen = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                await self._reject(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = _error(
-            413,
-            "payload_too_large",
-            f"请求体过大（上限 {self.limit} 字节）/ request body larger than {self.limit} bytes",
-        )
-        await response(scope, receive, send)
 
 
 class Metrics:
@@ -234,7 +178,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     # Outermost last: the body limit runs first, then Origin/CSRF, then metrics.
     app.add_middleware(Metrics)
     app.add_middleware(PageGuard, secret=settings.secret_key)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, render=_too_large_body)
     mount_web(app)
 
     for module in (
