@@ -4,7 +4,8 @@ Every error body is :class:`ErrorOut` (``server.main._error``). The codes every 
 kind can give are read from the route itself, so a new route is documented as it is
 written: a bearer or station-key route answers 401 and 403, a route with a body 400
 (undecodable), 413 (over the body limit) and 422, a route with path parameters 404, a
-write 409 (a conflicting or already-done change). What only one route answers (a 404 for
+write 409 (a conflicting or already-done change), a route opening sealed farmer fields 503
+(a wrong field key). What only one route answers (a 404 for
 a station named in the query, a 429) its decorator says in ``responses=`` (a description;
 the error schema is added here).
 """
@@ -20,6 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from server.core.deps import get_current_user, get_station
+from server.farmers.sealed import get_field_cipher
 
 
 class ErrorOut(BaseModel):
@@ -42,6 +44,7 @@ DESCRIPTIONS = {
     413: "请求体过大 / body larger than the limit",
     422: "请求格式错误 / invalid request",
     429: "尝试过多 / too many attempts (see Retry-After)",
+    503: "字段密钥打不开已存数据 / the field key cannot open a stored value",
 }
 
 
@@ -75,6 +78,8 @@ def inferred_codes(route: Any) -> set[int]:
         codes.add(422)
     if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
         codes.add(409)
+    if get_field_cipher in calls:  # opens sealed bank or phone numbers
+        codes.add(503)
     return codes
 
 

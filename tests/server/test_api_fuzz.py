@@ -9,6 +9,7 @@ requests on every run) and bounded per operation so the module stays within minu
 from __future__ import annotations
 
 import base64
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ COOP = "coop-a"
 STATION = "st-a"
 #: Generated cases per operation and identity: positive, negative, and positive again with
 #: path parameters naming seeded rows (where the operation has path parameters).
-EXAMPLES = 8
+EXAMPLES = int(os.environ.get("GF_FUZZ_EXAMPLES", "8"))  # more for a deeper local hunt
 MIN_REQUESTS = 1000
 IDENTITIES = ("reviewer", "admin", "anonymous")
 CHECKS = [
