@@ -1,9 +1,11 @@
 """Schemathesis over the server's OpenAPI document, as a reviewer, as an admin and signed out.
 
 Every generated request must answer without a server error, with a status code the
-document lists for the operation and a body matching the documented schema; signed out,
-every protected operation answers 401 or 403. Generation is derandomized (the same
-requests on every run) and bounded per operation so the module stays within minutes.
+document lists for the operation, a content type and body matching the documented ones,
+and invalid input refused; signed out, every protected operation answers 401 or 403 (only
+an undecodable or oversized body is refused for its form first). Generation is
+derandomized (the same requests on every run) and bounded per operation so the module
+stays within minutes; ``GF_FUZZ_EXAMPLES`` raises the bound for a deeper local hunt.
 """
 
 from __future__ import annotations
@@ -143,6 +145,21 @@ def _curl(case: Any, response: Any) -> str:
     return f"{case.as_curl_command()}\n  -> {response.status_code} {body}"
 
 
+def _undecodable(response: Any) -> bool:
+    """Answered for a body that is not JSON (or not UTF-8), or too large, not for its fields."""
+    if response.status_code == 413:
+        return True
+    try:
+        doc = response.json()
+    except ValueError:
+        return False
+    if response.status_code == 400:
+        return "error parsing the body" in doc.get("message", "")
+    if response.status_code == 422:
+        return [d.get("type") for d in doc.get("detail") or []] == ["json_invalid"]
+    return False
+
+
 def _path_names(operation: Any) -> set[str]:
     return {p["name"] for p in operation.definition.raw.get("parameters", []) if p["in"] == "path"}
 
@@ -175,13 +192,17 @@ def _fuzz(
                 key = (label, type(failure).__name__, str(response.status_code))
                 world.failures.setdefault(key, f"{failure}\n{_curl(case, response)}")
         if identity == "anonymous" and _protected(operation):
-            # A well-formed request is refused for want of credentials; a malformed one may
-            # be refused for its form first (an undecodable or oversized body: 400, 413).
-            refused = {401, 403} if mode is GenerationMode.POSITIVE else {400, 401, 403, 413, 422}
-            if response.status_code not in refused:
+            # Refused for want of credentials; only a body that cannot be decoded at all
+            # (FastAPI reads it before the dependencies run) or is over the limit is
+            # refused for its form first.
+            refused = response.status_code in (401, 403) or (
+                mode is GenerationMode.NEGATIVE and _undecodable(response)
+            )
+            if not refused:
                 world.failures.setdefault(
                     (label, "unprotected", str(response.status_code)),
-                    f"answered {response.status_code} without credentials",
+                    f"answered {response.status_code} without credentials\n"
+                    f"{_curl(case, response)}",
                 )
 
     try:
