@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from bench.bench_server import PG_BULK, SECRET, SQLITE_BULK, seed
+from bench.bench_server import FIELD_KEY, PG_BULK, SECRET, SQLITE_BULK, seed
 
 PER_PAGE = 100
 TARGET_MS = 200
@@ -84,7 +84,7 @@ def bench_db(name: str, url: str, n_lots: int, reps: int) -> dict[str, Any]:
     from server.payouts.models import PayoutAdjustment
     from server.payouts.service import create_run
 
-    app = create_app(ServerSettings.load(database_url=url, secret_key=SECRET))
+    app = create_app(ServerSettings.load(database_url=url, secret_key=SECRET, field_key=FIELD_KEY))
     engine = app.state.engine
     factory = app.state.sessions
     seed(factory)

@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, select, text
 
 FARMERS = 10_000
@@ -41,6 +42,7 @@ STATIONS = 50
 DAYS = 90
 BATCH = 500
 SECRET = "bench-secret-0123456789abcdef"  # noqa: S105 - a throwaway test secret
+FIELD_KEY = Fernet.generate_key().decode()  # sealed farmer fields: a throwaway key
 
 
 def seed(factory: Any) -> None:
@@ -182,7 +184,11 @@ def bench_ingestion(url: str, factory: Any, n_batches: int) -> dict[str, Any]:
 
     with session_scope(factory) as s:
         key = issue_station_key(s, station_id="s0")
-    app = create_app(ServerSettings.load(database_url=url, secret_key=SECRET, auto_migrate=False))
+    app = create_app(
+        ServerSettings.load(
+            database_url=url, secret_key=SECRET, auto_migrate=False, field_key=FIELD_KEY
+        )
+    )
     freeze_startup_objects()  # as a server process does (server.main.serve_app)
     out: dict[str, Any] = {}
     with TestClient(app) as client:
