@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gongfang.web.routes import safe_next as kernel_safe_next
 from server.auth.models import User
 from server.auth.service import UserDisabled, make_token, read_token, sign_in, token_user
 from server.core.deps import SessionDep, SettingsDep, client_address
@@ -25,11 +26,12 @@ class LoginRequired(NotAuthenticated):
     """A page needs a signed-in user: the page error handler redirects to /coop/login."""
 
 
-def safe_next(target: str | None, default: str = "/coop/runs") -> str:
-    """Only a local path: ``//host`` or ``https://…`` would make the login an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+HOME = "/coop/runs"
+
+
+def safe_next(target: str | None, default: str = HOME) -> str:
+    """Only a local path (the kernel's rule), the runs list by default."""
+    return kernel_safe_next(target, default)
 
 
 def login_url(request: Request) -> str:
