@@ -61,7 +61,7 @@ def test_a_flood_of_sign_ins_does_not_starve_healthz(settings) -> None:
         time.sleep(1.0)
         took = []
         with httpx.Client(base_url=base, timeout=30) as c:
-            for _ in range(10):
+            for _ in range(20):
                 t0 = time.perf_counter()
                 assert c.get("/healthz").status_code == 200
                 took.append(time.perf_counter() - t0)
@@ -71,7 +71,11 @@ def test_a_flood_of_sign_ins_does_not_starve_healthz(settings) -> None:
     app.state.engine.dispose()
     print(f"healthz under a 40-client sign-in flood: median {statistics.median(took):.3f} s, "
           f"max {max(took):.3f} s")
-    assert max(took) < 1.0, took
+    # Before the hashing slots every request waited for a thread (7 s seen). A lone slow
+    # answer can still come from the pool opening database connections as the flood starts.
+    ordered = sorted(took)
+    assert ordered[int(len(ordered) * 0.9) - 1] < 0.5, took
+    assert max(took) < 5.0, took
 
 
 def test_the_sign_in_page_says_the_account_is_locked(client, app, make_user) -> None:
