@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from edge.grading import rules
-from edge.grading.api import Grader
+from edge.grading.base import Grader
 from edge.grading.marker import find_marker
 from edge.grading.ruoye import NOMINAL_MM_PER_PX, LeafMeasure, scan_leaves
 from gongfang import wire

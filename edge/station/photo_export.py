@@ -60,7 +60,8 @@ def export_for_labelling(
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportReport:
     """Export crops of the station's kept photos under ``data_dir`` into ``out``."""
-    from edge.grading.api import StrawberryGrader, decode, load_grader
+    from edge.grading.api import StrawberryGrader, load_grader
+    from edge.grading.base import decode
     from edge.grading.errors import GradingError
 
     if product is not wire.Product.STRAWBERRY:
