@@ -410,7 +410,8 @@ def export(
     """Export an approved run's bank batch as CSV or XLSX (by the file's suffix)."""
     from server.core.errors import DomainError
     from server.fields_cli import field_cipher
-    from server.payouts.service import export_csv, export_xlsx, get_run
+    from server.payouts.export import export_csv, export_xlsx
+    from server.payouts.service import get_run
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):

@@ -2,7 +2,7 @@
 
 A row keeps the ciphertext (``*_enc``) and the masked form (``*_masked``, written with it):
 pages, the API and the CLI show the mask and never decrypt. Only the bank batch
-(:func:`server.payouts.service.bank_rows`) opens an account number. The keys come from the
+(:func:`server.payouts.export.bank_rows`) opens an account number. The keys come from the
 settings (``field_key`` seals, ``field_keys_old`` are still read: MultiFernet), and
 :func:`rotate_all` re-seals every row under the first key.
 """

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
+from server.payouts.cells import Totalled
 from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
 from server.photos.models import LotPhoto
 from server.photos.service import photo_path
@@ -230,7 +231,7 @@ def season_lots(session: Session, *, farmer_id: str, season: Season) -> SeasonLo
 
 
 @dataclass(frozen=True)
-class PayoutRow:
+class PayoutRow(Totalled):
     run_id: int
     period_from: date
     period_to: date
@@ -239,10 +240,6 @@ class PayoutRow:
     net_g: int
     amount_fen: int
     adjustments_fen: int
-
-    @property
-    def total_fen(self) -> int:
-        return self.amount_fen + self.adjustments_fen
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Spreadsheet cells that cannot run: a text that a spreadsheet would read as a formula.
+"""Cells of payout tables: derived totals, and spreadsheet cells that cannot run.
+
+Spreadsheet cells that cannot run: a text that a spreadsheet would read as a formula.
 
 A cell starting with ``= + - @``, a tab or a carriage return is written as text with an
 apostrophe in front (OWASP's CSV-injection advice), so ``=HYPERLINK(...)`` in a farmer's
@@ -25,3 +27,14 @@ def safe_cell(value: str | int) -> str | int:
 
 def safe_row(row: list[str | int]) -> list[str | int]:
     return [safe_cell(v) for v in row]
+
+
+class Totalled:
+    """A line's total: its lots' amount plus its adjustments (never stored, always derived)."""
+
+    amount_fen: int
+    adjustments_fen: int
+
+    @property
+    def total_fen(self) -> int:
+        return self.amount_fen + self.adjustments_fen

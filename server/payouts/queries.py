@@ -20,6 +20,7 @@ from server.coldchain.models import LotColdStay
 from server.core.errors import NotFound
 from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
+from server.payouts.cells import Totalled
 from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
 from server.payouts.service import LotLine, _run_lots, line_lots
 from server.photos.models import LotPhoto
@@ -27,7 +28,7 @@ from server.stations.models import Cooperative, Station
 
 
 @dataclass(frozen=True)
-class RunRow:
+class RunRow(Totalled):
     """A run in the list: what it pays (the figures it was made and approved with)."""
 
     run: PayoutRun
@@ -35,13 +36,9 @@ class RunRow:
     amount_fen: int
     adjustments_fen: int
 
-    @property
-    def total_fen(self) -> int:
-        return self.amount_fen + self.adjustments_fen
-
 
 @dataclass(frozen=True)
-class ReviewLine:
+class ReviewLine(Totalled):
     farmer_id: str
     name: str
     household: str | None
@@ -51,22 +48,14 @@ class ReviewLine:
     amount_fen: int
     adjustments_fen: int
 
-    @property
-    def total_fen(self) -> int:
-        return self.amount_fen + self.adjustments_fen
-
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(Totalled):
     farmers: int
     lots: int
     net_g: int
     amount_fen: int
     adjustments_fen: int
-
-    @property
-    def total_fen(self) -> int:
-        return self.amount_fen + self.adjustments_fen
 
 
 @dataclass(frozen=True)

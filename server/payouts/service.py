@@ -14,8 +14,6 @@ the database refuses a lot paid twice; a draft whose content changed since it wa
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -36,29 +34,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
-from gongfang.money import fen_to_yuan_str, grams_to_kg_str
 from server.audit.service import record
 from server.core.db import UTCDateTime, utcnow
 from server.core.errors import AlreadyPaid, Forbidden, Invalid, InvalidState, NotFound
 from server.farmers.models import Farmer
-from server.farmers.sealed import FieldCipher, bank_account_of
 from server.lots.models import Lot, LotPart
-from server.payouts.cells import safe_row
+from server.payouts.cells import Totalled
 from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
 from server.stations.models import Cooperative
 
 
 @dataclass(frozen=True)
-class Line:
+class Line(Totalled):
     farmer: str
     lots: int
     net_g: int
     amount_fen: int
     adjustments_fen: int
-
-    @property
-    def total_fen(self) -> int:
-        return self.amount_fen + self.adjustments_fen
 
     def as_dict(self) -> dict[str, int | str]:
         return {
@@ -392,13 +384,14 @@ def discard(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
     return run
 
 
-def _check_exportable(run: PayoutRun) -> None:
+def check_exportable(run: PayoutRun) -> None:
+    """Only an approved (or later) run has a bank batch."""
     if run.status not in ("approved", "exported", "paid"):
         raise InvalidState("只能导出已审批的结算单 / only an approved run can be exported")
 
 
 def mark_exported(session: Session, *, run: PayoutRun, actor: str, fmt: str) -> None:
-    _check_exportable(run)
+    check_exportable(run)
     if run.status == "approved":
         run.status = "exported"
         run.exported_at = utcnow()
@@ -429,80 +422,6 @@ def mark_paid(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
 def _require(run: PayoutRun, status: str, message: str) -> None:
     if run.status != status:
         raise InvalidState(f"{message}（当前状态 / status: {run.status}）")
-
-
-BANK_HEADER = [
-    "农户编号 farmer",
-    "姓名 name",
-    "银行账号 bank_account",
-    "批次 lots",
-    "净重kg net_kg",
-    "货款 amount_yuan",
-    "调整 adjustments_yuan",
-    "应付 total_yuan",
-    "应付(分) total_fen",
-]
-
-
-def bank_rows(session: Session, run: PayoutRun, *, cipher: FieldCipher) -> list[list[str | int]]:
-    """One row per line with a positive total: what the bank batch pays.
-
-    The one place a farmer's sealed account number is opened (a wrong field key:
-    :class:`~server.farmers.sealed.FieldKeyError`, and nothing is exported).
-    """
-    summary = summarize(session, run)
-    farmers = {
-        f.id: f
-        for f in session.scalars(
-            select(Farmer).where(Farmer.id.in_([ln.farmer for ln in summary.lines]))
-        )
-    }
-    rows: list[list[str | int]] = []
-    for line in summary.lines:
-        f = farmers.get(line.farmer)
-        rows.append(
-            [
-                line.farmer,
-                f.name if f else "",
-                (bank_account_of(f, cipher=cipher) or "") if f else "",
-                line.lots,
-                grams_to_kg_str(line.net_g, 3),
-                fen_to_yuan_str(line.amount_fen),
-                fen_to_yuan_str(line.adjustments_fen),
-                fen_to_yuan_str(line.total_fen),
-                line.total_fen,
-            ]
-        )
-    return rows
-
-
-def export_csv(session: Session, *, run: PayoutRun, actor: str, cipher: FieldCipher) -> str:
-    _check_exportable(run)  # before any account is opened
-    rows = bank_rows(session, run, cipher=cipher)  # then: a wrong key marks nothing
-    mark_exported(session, run=run, actor=actor, fmt="csv")
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(BANK_HEADER)
-    writer.writerows(safe_row(row) for row in rows)
-    return "\ufeff" + buf.getvalue()  # BOM: spreadsheet programs then read the UTF-8 names
-
-
-def export_xlsx(session: Session, *, run: PayoutRun, actor: str, cipher: FieldCipher) -> bytes:
-    from openpyxl import Workbook
-
-    _check_exportable(run)
-    rows = bank_rows(session, run, cipher=cipher)
-    mark_exported(session, run=run, actor=actor, fmt="xlsx")
-    wb = Workbook()
-    ws = wb.create_sheet(index=0)
-    wb.remove(wb.worksheets[1])  # the default sheet
-    ws.title = f"run-{run.id}"
-    ws.append(BANK_HEADER)
-    for row in rows:
-        ws.append(safe_row(row))  # openpyxl makes "=…" a formula; "'=…" stays text
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def runs_for(session: Session, *, cooperative_id: str | None) -> list[PayoutRun]:

@@ -20,6 +20,7 @@ from server.core.deps import (
 from server.core.metrics import PAYOUT_RUNS
 from server.farmers.sealed import FieldCipherDep
 from server.lots.views import LotOut
+from server.payouts import export as bank_batch
 from server.payouts import service
 from server.payouts.models import PayoutRun
 
@@ -240,9 +241,10 @@ def export(
     name = f"payout-{run.cooperative_id}-{run.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "csv":
-        body = service.export_csv(session, run=run, actor=user.name, cipher=cipher).encode("utf-8")
+        text = bank_batch.export_csv(session, run=run, actor=user.name, cipher=cipher)
+        body = text.encode("utf-8")
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    data = service.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
+    data = bank_batch.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
     return Response(
         data,
         media_type=_XLSX,

@@ -22,7 +22,7 @@ from server.core.deps import RowId, SessionDep, scope_cooperative
 from server.core.errors import DomainError
 from server.core.metrics import PAYOUT_RUNS
 from server.farmers.sealed import FieldCipherDep
-from server.payouts import queries, service
+from server.payouts import export, queries, service
 from server.payouts.models import PayoutRun
 from server.web.forms import FieldError, parse_date, parse_reason, parse_yuan
 from server.web.pages import one_language, render
@@ -274,11 +274,11 @@ def run_export(
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     try:
         if format == "csv":
-            text = service.export_csv(session, run=run, actor=user.name, cipher=cipher)
+            text = export.export_csv(session, run=run, actor=user.name, cipher=cipher)
             return Response(
                 text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers
             )
-        data = service.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
+        data = export.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
     except DomainError as exc:
         return _refused(request, session, user, run_id, exc)
     return Response(
