@@ -287,7 +287,34 @@ OOF predictions were repeated with every photo moved onto the other set's backgr
 called defect, so ripeness is judged on the fruit. Riseholme crops shrunk onto a table
 lose some defect recall, so part of what the nets use for defects is still the field
 scene around the fruit; on a grading table, expect fewer defect calls than on these
-field numbers."""
+field numbers.
+
+Switches removed from the code (issue 19, session 9). Each recipe switch below was tried,
+measured and not shipped; 1.3.1's recipe has each one off, so removing the code changed
+no shipped byte (the recipe, training loop and export were checked to give the same
+weights and graph bytes before and after). The code stays in git: `git show
+<commit>:<path>`.
+- Frozen-feature defect score (`Recipe.probe_c`, models/strawberry/probe.py): a logistic
+  regression on untouched ImageNet Lite0 features, standardised, weighted and added to the
+  defect logit (rows s6, p8, p9, p10). Best OOF objective 1.586 (p10), but on test
+  precision 0.48 (27 healthy crops called defect) → not shipped. Last code: f4c7904
+  (probe.py, with its wiring in train.py and export.py; tests/models/test_probe.py).
+- int8 graph (`Recipe.int8`, models/strawberry/quantized.py and
+  models/common/onnx_export.py `quantize_int8`): onnxruntime static QDQ quantisation,
+  per-channel, with out-of-fold logits from each fold's own int8 graph (rows p9, p10).
+  All-int8 OOF objective 1.522 vs float32 1.587; int8 nets with the frozen branch float32
+  1.586 at 435–447 fruit/s. Last code: d92f72d (quantized.py), ec3599b (onnx_export.py;
+  tests/models/test_quantized.py).
+- Mixup (`Recipe.mixup`, `_mixup_pairs` in train.py): Beta(0.2, 0.2) between labelled
+  crops of a batch (rows p4, p5). OOF objective 1.470 and 1.462 vs 1.483 for p2; brix
+  balanced accuracy 0.930 vs 0.943 → not shipped. Last code: f4c7904 (train.py; its tests
+  in tests/models/test_training_parts.py).
+- float16 weight storage (`Recipe.fp16_weights`, models/common/onnx_export.py
+  `store_fp16`): weights stored as float16 behind Casts that onnxruntime folds at load,
+  half the file, probabilities moved by 2–4e-4 (rows p6, p8: OOF objective 1.461 and 1.448,
+  below p2) → not shipped. Last code: f4c7904 (train.py, export.py), ec3599b
+  (onnx_export.py).
+The mirror-image average (`Recipe.flip`) stays: 1.3.1's graph uses it."""
 
 TEST_LOOKS = (
     "eight times in this project: once each for 1.0.0, 1.1.0, the withdrawn r3 candidate, "
@@ -305,8 +332,8 @@ def _fig(m: dict[str, Any]) -> str:
     )
 
 
-def _nets(rc: dict[str, Any], size: int, score: dict[str, Any] | None = None) -> str:
-    """The Net bullet: one net or the averaged members (and the frozen-feature score)."""
+def _nets(rc: dict[str, Any], size: int) -> str:
+    """The Net bullet: one net or the averaged members."""
     scratch = (
         f"a compact MobileNetV2-style CNN (inverted residuals, depthwise 3×3, BatchNorm, "
         f"ReLU6, width {rc['width']}) trained from scratch at AdamW lr {rc['lr']}"
@@ -339,27 +366,8 @@ def _nets(rc: dict[str, Any], size: int, score: dict[str, Any] | None = None) ->
         if rc.get("flip", True)
         else "no mirror-image averaging"
     )
-    stored = (
-        " The file stores the weights as float16; onnxruntime turns them back into float32 "
-        "when it loads the model, so inference is float32 arithmetic."
-        if rc.get("fp16_weights")
-        else ""
-    )
-    probe = ""
-    if rc.get("probe_c"):
-        w = (score or {}).get("weight", "?")
-        probe = (
-            " The graph adds a defect score from *frozen* ImageNet features to the defect "
-            "logit: the untouched Lite0 stem and blocks 0–10 (same package weights), mean and "
-            "standard deviation of their output pooled after blocks 3, 7 and 10 (464 numbers), "
-            "a logistic regression on them (defect vs the rest, classes balanced, L2 C "
-            f"{rc['probe_c']}, scikit-learn), standardised and weighted by {w} (the weight with "
-            "the best out-of-fold field defect AUC). Fine-tuned nets kept missing the same "
-            "field defects (p1–p7 below); the frozen features err on other crops. Out-of-fold "
-            "the score is nested: fold k's probe and weight never saw fold k's labels."
-        )
     return (
-        f"{body}. Input {size}×{size}; {flip}.{stored}{probe} Every net is trained on the "
+        f"{body}. Input {size}×{size}; {flip}. Every net is trained on the "
         "same draws and augmentations (below)."
     )
 
@@ -411,6 +419,7 @@ def render(meta: dict[str, Any], history: list[dict[str, float]]) -> str:
     )
     status += f". Per target: {per_target}"
     size = meta["input"]["size"][0]
+    mirror = " and the mirror image" if rc.get("flip", True) else ""
     d = t["defect"]
     bal_r, bal_b = t["riseholme"]["balanced_accuracy"], t["brix"]["balanced_accuracy"]
     n_turn = t["brix"]["per_class"]["turning"]["support"]
@@ -422,9 +431,7 @@ Labels (output order): {", ".join(f"`{x}`" for x in meta["labels"])}.
 Input: one fruit crop, RGB, {meta["input"]["size"][0]}×{meta["input"]["size"][1]}, NCHW float32,
 `(pixel/255 − mean)/std` with mean {meta["input"]["mean"]}, std {meta["input"]["std"]};
 resize: {meta["input"]["resize"]}. Output `probs` [N, 4]: softmax probabilities, with the
-average over its nets{" and the mirror image" if rc.get("flip", True) else ""}{
-        ", the frozen-feature defect score" if rc.get("probe_c") else ""
-    } and the calibrated logit offsets already inside
+average over its nets{mirror} and the calibrated logit offsets already inside
 the graph.
 ONNX opset {meta["opset"]}; runs with onnxruntime only (no torch at run time).
 
@@ -462,7 +469,7 @@ Riseholme publishes no fruit identity, so each crop is its own group; the same p
 appear in several crops across splits (a likely optimistic bias for Riseholme numbers).
 
 ## Training recipe
-- Nets: {_nets(rc, size, tr.get("defect_score"))}
+- Nets: {_nets(rc, size)}
 - Background-shortcut breaking (turning fruit exist only on white, defects only in the field):
   with p = {rc["p_swap"]} a table photo is cut out by colour (Lab distance to the border colour)
   and pasted, enlarged, on a blurred crop of a field photo; a field crop is shrunk onto a

@@ -58,14 +58,13 @@ def export_onnx(
     path: Path,
     size: int,
     flip: bool = True,
-    fp16_weights: bool = False,
 ) -> float:
     """Write the deployed graph ([flip TTA] + offsets + softmax); returns max |ORT − torch|."""
     from models.strawberry.net import Deployed
 
-    diff = export_probs(Deployed(net, offsets, flip), path, size, 5, fp16_weights)
-    # float16 weights move the probabilities (2–4e-4 measured); float32 only by rounding
-    if diff > (1e-2 if fp16_weights else 1e-4):
+    diff = export_probs(Deployed(net, offsets, flip), path, size, 5)
+    # float32 differs from torch only by rounding
+    if diff > 1e-4:
         raise RuntimeError(f"ONNX output differs from torch by {diff:g}")
     return diff
 
@@ -105,12 +104,8 @@ def export_all(
     recipe: Recipe,
     info: dict[str, Any],
     final: bool = True,
-    calibration: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write model.onnx + metadata.json, evaluate on test once, write the card and PNG.
-
-    An int8 recipe quantises the graph with ``calibration`` (training photos at the model
-    size) for the activation ranges.
 
     ``final=False`` (experiments) writes model.onnx and metadata.json only and scores
     nothing (the net trained on train+validation; its honest figures are the out-of-fold
@@ -118,16 +113,9 @@ def export_all(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "model.onnx"
-    fp16 = recipe.fp16_weights and not recipe.int8  # int8 weights replace float16 storage
     checks: dict[str, Any] = {
-        "onnx_max_abs_diff": export_onnx(net, offsets, path, recipe.size, recipe.flip, fp16)
+        "onnx_max_abs_diff": export_onnx(net, offsets, path, recipe.size, recipe.flip)
     }
-    if recipe.int8:
-        from models.strawberry.quantized import quantize_graph
-
-        if calibration is None:
-            raise ValueError("an int8 recipe needs calibration photos")
-        checks |= quantize_graph(net, offsets, path, recipe, calibration)
     meta: dict[str, Any] = {
         "name": NAME,
         "version": VERSION,
@@ -151,9 +139,7 @@ def export_all(
                 "inside the graph (probs = softmax(mean of the logits over the nets "
                 f"{list(recipe.members)}"
                 + (" and the horizontal flip" if recipe.flip else "")
-                + (" + the frozen-feature defect score" if recipe.probe_c > 0 else "")
                 + " + offsets))"
-                + (", as an int8 graph" if recipe.int8 else "")
             ),
             "chosen_on": (
                 f"out-of-fold logits of a {recipe.folds}-fold cross-validation over "

@@ -2,8 +2,8 @@
 
 ``train(seed=0)`` reproduces the shipped model: fixed fruit-grouped split, seeded
 augmentation and sampling, a fixed number of epochs, k-fold out-of-fold logits over
-train+validation for the logit offsets (and the frozen-feature defect score, probe.py), then
-export (export.py) and one evaluation on the test split.
+train+validation for the logit offsets, then export (export.py) and one evaluation on the
+test split.
 """
 
 from __future__ import annotations
@@ -79,18 +79,8 @@ class Recipe:
     blocks: int = 11
     head: int = 320
     lite_lr: float = 1e-3
-    # mixup Beta(α, α) between labelled crops of a batch; 0 turns it off
-    mixup: float = 0.0
     # average each crop with its mirror image (out-of-fold logits and the shipped graph)
     flip: bool = True
-    # store the shipped weights as float16 (half the file, same float32 arithmetic)
-    fp16_weights: bool = False
-    # C of the logistic defect score on frozen ImageNet features added to the defect logit
-    # (probe.py); 0 leaves it out
-    probe_c: float = 0.0
-    # ship a static int8 graph (quantized.py); the out-of-fold logits then come from int8
-    # graphs too, so the offsets and figures describe what the station runs
-    int8: bool = False
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD
@@ -193,10 +183,9 @@ def train(
     """K-fold over train+validation, offsets from the out-of-fold logits, then one net on all.
 
     The test split is untouched. Each fold's net trains on the other folds for a fixed
-    number of epochs and predicts its own fold (flip-averaged if the recipe says so, plus
-    the nested frozen-feature defect score if it has one); the pooled out-of-fold logits
-    choose the per-class offsets. The shipped net trains the same way on
-    all of train+validation and gets those offsets. Returns the metadata written to
+    number of epochs and predicts its own fold (flip-averaged if the recipe says so); the
+    pooled out-of-fold logits choose the per-class offsets. The shipped net trains the same
+    way on all of train+validation and gets those offsets. Returns the metadata written to
     ``out_dir`` (the package folder by default).
     """
     import torch
@@ -221,11 +210,8 @@ def train(
     small = decode(pool, data_dir, rcp.size, with_masks=False).images
     index = {r.file: i for i, r in enumerate(pool)}
     oof = np.zeros((len(pool), len(LABELS)), np.float32)
-    fold_of = np.zeros(len(pool), np.int64)
     swapped = np.zeros_like(oof)
-    swapped_imgs = np.zeros_like(small)
     infos: list[dict[str, Any]] = []
-    fold_nets: list[Any] = []
     for k, fold in enumerate(folds):
         held = np.array([index[r.file] for r in fold])
         keep = np.setdiff1d(np.arange(len(pool)), held)
@@ -235,10 +221,7 @@ def train(
 
         net, info = _train_model(rcp, _subset(arr, keep), seed * 1000 + k, fold_note)
         oof[held] = _logits(net, small[held], rcp)
-        swapped_imgs[held] = _swap_backgrounds(arr, held, keep, seed + k, rcp)
-        swapped[held] = _logits(net, swapped_imgs[held], rcp)
-        fold_of[held] = k
-        fold_nets.append(net)
+        swapped[held] = _logits(net, _swap_backgrounds(arr, held, keep, seed + k, rcp), rcp)
         infos.append(info | {"fold": k, "n_train": int(len(keep)), "n_held": int(len(held))})
 
     def last_note(done: int, _t: int, msg: str) -> None:
@@ -246,24 +229,6 @@ def train(
 
     net, info = _train_model(rcp, arr, seed * 1000 + rcp.folds, last_note)
     ys, srcs = arr.labels, arr.sources
-    probe_info: dict[str, Any] = {}
-    if rcp.probe_c > 0:
-        note(total, total, "frozen-feature defect score (nested over the folds)")
-        net, fold_nets, oof, swapped, probe_info = _add_probe(
-            rcp, net, fold_nets, oof, swapped, small, swapped_imgs, arr, fold_of
-        )
-    calibration = None
-    if rcp.int8:
-        from models.strawberry.quantized import calibration_photos, int8_logits
-
-        note(total, total, "int8 graphs of the fold models for the out-of-fold logits")
-        for k, fold_net in enumerate(fold_nets):
-            held, keep = fold_of == k, fold_of != k
-            calib = calibration_photos(small[keep], seed + 1 + k)
-            oof[held], swapped[held] = int8_logits(
-                fold_net, [small[held], swapped_imgs[held]], calib, rcp
-            )
-        calibration = calibration_photos(small, seed)
     note(total, total, "calibrating on out-of-fold logits and exporting")
     offsets, obj = calibrate(oof, ys, srcs)
     val_files = {r.file for r in splits["val"]}
@@ -282,7 +247,7 @@ def train(
         "oof_metrics_no_offsets": _brief_metrics(score(ys, _softmax(oof), srcs)),
         "background_check": _background_check(swapped, offsets, ys, srcs),
         "history": info["history"],
-    } | ({"defect_score": probe_info} if probe_info else {})
+    }
     if checkpoint is not None:
         torch.save(
             {
@@ -292,11 +257,10 @@ def train(
                 "offsets": offsets,
                 "info": run_info,
                 "oof": oof,
-                "fold_of": fold_of,
             },
             checkpoint,
         )
-    return _finish(net, offsets, rcp, seed, data_dir, out_dir, splits, run_info, final, calibration)
+    return _finish(net, offsets, rcp, seed, data_dir, out_dir, splits, run_info, final)
 
 
 def _swap_backgrounds(
@@ -388,51 +352,11 @@ def build_net(rcp: Recipe, arch: str, pretrained: bool) -> Any:
 
 
 def build_model(rcp: Recipe) -> Any:
-    """The recipe's (untrained) model: its one net or the ensemble of its members, plus the
-    frozen-feature defect score if the recipe has one."""
+    """The recipe's (untrained) model: its one net or the ensemble of its members."""
     from models.strawberry.net import Ensemble
 
     nets = [build_net(rcp, a, pretrained=False) for a in rcp.members]
-    model = nets[0] if len(nets) == 1 else Ensemble(nets)
-    if rcp.probe_c <= 0:
-        return model
-    from models.strawberry.probe import DefectScore, FrozenFeatures, Fused
-
-    frozen = FrozenFeatures(rcp.mean, rcp.std, pretrained=False)
-    return Fused(model, DefectScore(frozen, len(LABELS), DEFECT))
-
-
-def _add_probe(
-    rcp: Recipe,
-    net: Any,
-    fold_nets: list[Any],
-    oof: np.ndarray,
-    swapped: np.ndarray,
-    images: np.ndarray,
-    swapped_imgs: np.ndarray,
-    arr: Arrays,
-    fold_of: np.ndarray,
-) -> tuple[Any, list[Any], np.ndarray, np.ndarray, dict[str, Any]]:
-    """Add the frozen-feature defect score to the final net, the fold nets and the
-    out-of-fold logits.
-
-    Fold k's score and its weight never see fold k's labels: the weight is chosen on the
-    other folds' scores from probes that were also trained without fold k.
-    """
-    from models.strawberry import probe
-
-    frozen = probe.FrozenFeatures(rcp.mean, rcp.std)
-    feats = probe.features(frozen, images, rcp.mean, rcp.std, rcp.flip)
-    sfeats = probe.features(frozen, swapped_imgs, rcp.mean, rcp.std, rcp.flip)
-    fused = probe.fuse(oof, swapped, feats, sfeats, arr.labels, arr.sources, fold_of, rcp.probe_c)
-
-    def with_score(n: Any, lin: probe.Linear) -> Any:
-        score = probe.DefectScore(frozen, len(LABELS), DEFECT)
-        score.load(lin)
-        return probe.Fused(n, score).eval()
-
-    folds = [with_score(n, lin) for n, lin in zip(fold_nets, fused.fold_scores, strict=True)]
-    return with_score(net, fused.score), folds, fused.oof, fused.swapped, fused.info
+    return nets[0] if len(nets) == 1 else Ensemble(nets)
 
 
 def _train_model(rcp: Recipe, tr: Arrays, seed: int, note: Progress) -> tuple[Any, dict[str, Any]]:
@@ -511,27 +435,10 @@ def _train_member(
             y = torch.from_numpy(tr.labels[ids])
             x = to_tensor(views)
             known = y >= 0
-            mix = None
-            if rcp.mixup > 0:
-                mix = _mixup_pairs(tr.labels[ids], rng, rcp.mixup)
-                partner, weight = mix
-                x = x + weight.view(-1, 1, 1, 1) * (x[partner] - x)
-                x = x.contiguous(memory_format=fmt)
             z = net(x)
             loss = torch.zeros(())
             if known.any():
-                ls = rcp.label_smoothing
-                # without mixup the plain loss stays: same ops, same bytes as 1.3.1's run
-                if mix is None:
-                    ce = F.cross_entropy(z[known], y[known], label_smoothing=ls)
-                else:
-                    # a mixed crop is scored against both labels in proportion
-                    w = weight[known]
-                    own = F.cross_entropy(z[known], y[known], label_smoothing=ls, reduction="none")
-                    other = F.cross_entropy(
-                        z[known], y[partner][known], label_smoothing=ls, reduction="none"
-                    )
-                    ce = ((1 - w) * own + w * other).mean()
+                ce = F.cross_entropy(z[known], y[known], label_smoothing=rcp.label_smoothing)
                 loss = loss + ce * known.float().mean()
             if (~known).any():
                 # occluded: healthy but ripeness unknown → only "not defect" is asserted
@@ -555,24 +462,6 @@ def _train_member(
     return ema, info | {"history": history}
 
 
-def _mixup_pairs(labels: np.ndarray, rng: np.random.Generator, alpha: float) -> tuple[Any, Any]:
-    """Partner index and partner weight per crop; only labelled crops mix with each other.
-
-    Occluded crops (label < 0) keep weight 0: their loss asserts "not defect" only, which a
-    blend with a defect crop would contradict.
-    """
-    import torch
-
-    lam = float(rng.beta(alpha, alpha))
-    lam = max(lam, 1 - lam)  # the crop's own label stays the larger share
-    idx = np.arange(len(labels))
-    known = np.flatnonzero(labels >= 0)
-    partner = idx.copy()
-    partner[known] = known[rng.permutation(len(known))]
-    weight = np.where(labels >= 0, 1 - lam, 0.0).astype(np.float32)
-    return torch.from_numpy(partner), torch.from_numpy(weight)
-
-
 def _finish(
     net: Any,
     offsets: list[float],
@@ -583,7 +472,6 @@ def _finish(
     splits: dict[str, list[Record]],
     info: dict[str, Any],
     final: bool,
-    calibration: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Export with the offsets and evaluate (the test split once if ``final``)."""
     from models.strawberry.export import export_all
@@ -599,7 +487,6 @@ def _finish(
         recipe=rcp,
         info=info,
         final=final,
-        calibration=calibration,
     )
 
 
@@ -615,22 +502,6 @@ def export_checkpoint(
     splits = split_records(load_records(data_dir), ck["seed"])
     net = build_model(rcp)
     net.load_state_dict(ck["state"])
-    calibration = None
-    if rcp.int8:
-        from models.strawberry.quantized import calibration_photos
-
-        pool = sorted(splits["train"] + splits["val"], key=lambda r: r.file)
-        small = decode(pool, data_dir, rcp.size, with_masks=False).images
-        calibration = calibration_photos(small, ck["seed"])
     return _finish(
-        net,
-        ck["offsets"],
-        rcp,
-        ck["seed"],
-        data_dir,
-        Path(out_dir),
-        splits,
-        ck["info"],
-        final,
-        calibration,
+        net, ck["offsets"], rcp, ck["seed"], data_dir, Path(out_dir), splits, ck["info"], final
     )

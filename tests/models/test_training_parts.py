@@ -128,32 +128,6 @@ def test_exports_write_graphs_that_match_torch(tmp_path) -> None:
         assert [d.dim_value for d in dims[1:]] == [3, size, size]
 
 
-def test_fp16_weights_halve_the_file_and_fold_away(tmp_path) -> None:
-    """float16 storage: half the bytes, same answers, and no Cast left when ORT runs it."""
-    import onnx
-    import onnxruntime as ort
-    import torch
-
-    from models.strawberry.export import export_onnx
-    from models.strawberry.net import FruitNet
-
-    torch.manual_seed(0)
-    net = FruitNet(width=0.5).eval()
-    offsets = [0.0, 0.1, 0.0, -0.1]
-    assert export_onnx(net, offsets, tmp_path / "f32.onnx", 64, flip=False) < 1e-4
-    diff = export_onnx(net, offsets, tmp_path / "f16.onnx", 64, flip=False, fp16_weights=True)
-    assert 0 < diff < 1e-2  # rounded weights, not the float32 ones
-    f32, f16 = ((tmp_path / n).stat().st_size for n in ("f32.onnx", "f16.onnx"))
-    assert f16 < 0.6 * f32
-    graph = onnx.load(str(tmp_path / "f16.onnx")).graph
-    assert sum(i.data_type == onnx.TensorProto.FLOAT16 for i in graph.initializer) > 10
-    opts = ort.SessionOptions()
-    opts.optimized_model_filepath = str(tmp_path / "built.onnx")
-    ort.InferenceSession(str(tmp_path / "f16.onnx"), opts, providers=["CPUExecutionProvider"])
-    built = onnx.load(str(tmp_path / "built.onnx")).graph
-    assert not [n for n in built.node if n.op_type == "Cast"]  # float32 arithmetic as before
-
-
 def test_flip_switch_in_graph_and_logits(tmp_path) -> None:
     """With flip a crop and its mirror get the same answer; without, a lopsided net's differ."""
     import onnxruntime as ort
@@ -185,25 +159,6 @@ def test_flip_switch_in_graph_and_logits(tmp_path) -> None:
     # out-of-fold logits follow the recipe's switch the same way
     assert np.abs(_logits(Lopsided(), images, Recipe())[:, :2]).max() < 1e-5
     assert np.abs(_logits(Lopsided(), images, Recipe(flip=False))[:, :2]).min() > 0.1
-
-
-def test_card_describes_the_recipe_options() -> None:
-    """The card's net paragraph follows the recipe: repeated members, flip, float16."""
-    import dataclasses
-
-    from models.strawberry.card import _nets
-
-    shipped = dataclasses.asdict(Recipe())
-    text = _nets(shipped, 64)
-    assert "2 nets" in text
-    assert "mirror image" in text
-    assert "float16" not in text
-    three = shipped | {"members": ["fruitnet", "lite0", "lite0"], "flip": False}
-    text = _nets(three | {"fp16_weights": True}, 64)
-    assert "3 nets" in text
-    assert "(3) the same Lite0 net again, from another seed" in text
-    assert "no mirror-image averaging" in text
-    assert "float16" in text
 
 
 def _tiny_arrays(seed: int) -> Arrays:
@@ -245,45 +200,19 @@ def test_two_member_recipe_trains_an_ensemble() -> None:
     build_model(rcp).load_state_dict(net.state_dict())
 
 
-def test_mixup_pairs_only_labelled_crops() -> None:
-    """Occluded crops never mix; labelled crops mix with labelled partners, own label ≥ half."""
-    from models.strawberry.train import _mixup_pairs
+def test_card_describes_the_nets_and_the_mirror_image() -> None:
+    """The card's net paragraph follows the recipe: the shipped pair with the mirror image,
+    repeated members, none."""
+    import dataclasses
 
-    labels = np.array([0, 3, OCCLUDED, 2, 1, OCCLUDED, 3, 0])
-    for seed in range(20):
-        partner, weight = _mixup_pairs(labels, np.random.default_rng(seed), 0.2)
-        p, w = partner.numpy(), weight.numpy()
-        occ = labels < 0
-        assert (w[occ] == 0).all()
-        assert (p[occ] == np.flatnonzero(occ)).all()
-        assert (labels[p[~occ]] >= 0).all()
-        assert sorted(p[~occ]) == list(np.flatnonzero(~occ))  # a permutation of them
-        assert ((w[~occ] >= 0) & (w[~occ] <= 0.5)).all()
-        assert len(set(w[~occ])) == 1  # one λ per batch
+    from models.strawberry.card import _nets
 
-
-def test_train_member_with_mixup_runs_and_differs() -> None:
-    """A mixup run trains to finite weights that differ from the same run without it."""
-    import torch
-
-    from models.strawberry.train import _train_member
-
-    arrays = _tiny_arrays(1)
-    plain, _ = _train_member(
-        Recipe(epochs=1, draws_per_epoch=16, batch=8, width=0.5), arrays, 0, lambda *a: None
-    )
-    mixed, _ = _train_member(
-        Recipe(epochs=1, draws_per_epoch=16, batch=8, width=0.5, mixup=0.2),
-        arrays,
-        0,
-        lambda *a: None,
-    )
-    diffs = [
-        not torch.equal(a, b)
-        for a, b in zip(plain.state_dict().values(), mixed.state_dict().values(), strict=True)
-        if a.is_floating_point()
-    ]
-    assert any(diffs)
-    assert all(
-        torch.isfinite(v).all() for v in mixed.state_dict().values() if v.is_floating_point()
-    )
+    shipped = dataclasses.asdict(Recipe())
+    text = _nets(shipped, 64)
+    assert "2 nets" in text
+    assert "mirror image" in text
+    three = shipped | {"members": ["fruitnet", "lite0", "lite0"], "flip": False}
+    text = _nets(three, 64)
+    assert "3 nets" in text
+    assert "(3) the same Lite0 net again, from another seed" in text
+    assert "no mirror-image averaging" in text
