@@ -17,6 +17,11 @@ graded by a frame taken after the restart (nothing proves the frame shows that c
 it keeps the grading it had, or waits for the operator's grade. Its lane waits for that
 crate to leave the scale before it settles the next one, so the crate still sitting
 there after the restart does not become a second lot.
+
+What a stored lot sets off (MQTT publish, receipt, sync wake-up) runs after the lock is
+released. The parts: :mod:`edge.station.pending` (the pending lot and its stored
+document), :mod:`edge.station.lane` (lane state and crate epochs, pure),
+:mod:`edge.station.status` (views), :func:`edge.weighing.tare.lane_tare_g` (the tare).
 """
 
 from __future__ import annotations
@@ -26,174 +31,28 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from edge.errors import NoPendingLotError, StoreError, UnknownLaneError, WorkflowError
 from edge.outbox.store import EdgeStore
+from edge.station import lane as lanes
 from edge.station.directory import Directory
-from edge.station.grading_port import PLACEHOLDER_MODEL, Grading
+from edge.station.grading_port import Grading
+from edge.station.lane import LaneState
+from edge.station.pending import Farmer, PendingLot, pending_from_doc
+from edge.station.status import lane_view, last_lot_view
 from edge.weighing.detector import StableWeightDetector, WeighingConfig
+from edge.weighing.tare import lane_tare_g
 from gongfang import wire
-from gongfang.settings import EdgeLane, EdgeSettings
+from gongfang.settings import EdgeSettings
 
 log = logging.getLogger(__name__)
 
 AUTO_OPERATOR = "auto"
 MAX_OTHER_SCALES = 64
-
-
-FRAME_EPOCHS_KEPT = 16
-LATE_FRAME_MS = 10_000  # a frame this soon after the crate came off still shows that crate
-
-
-@dataclass(slots=True)
-class PendingLot:
-    """A settled crate waiting for its grade and the operator's confirmation."""
-
-    lot_id: uuid.UUID
-    gross_g: int
-    tare_g: int
-    captured_at: datetime
-    settled_mono: float  # time.perf_counter() when the weight settled (latency figures)
-    grading: Grading | None = None
-    # The farmer selected when the crate settled: a later scan (the next farmer, while
-    # this lot still waits for its grade) must not take it over.
-    farmer: Farmer | None = None
-    # The lane's crate epoch when it settled: only a frame taken while this crate sat on
-    # the scale (same epoch) may grade it, never the previous crate's photo.
-    epoch: int = 0
-    restored: bool = False  # brought back from the database after a restart
-
-    def to_doc(self) -> dict[str, Any]:
-        """What the database keeps of it (see :func:`pending_from_doc`)."""
-        g, f = self.grading, self.farmer
-        return {
-            "v": 1,
-            "gross_g": self.gross_g,
-            "tare_g": self.tare_g,
-            "captured_ms": wire.utc_ms(self.captured_at),
-            "farmer": None if f is None else {"id": f.id, "name": f.name, "verified": f.verified},
-            "grading": None
-            if g is None
-            else {
-                "frame_sha256": g.frame_sha256,
-                "received_ms": g.received_ms,
-                "grade": None if g.grade is None else g.grade.value,
-                "model_name": g.model_name,
-                "model_version": g.model_version,
-                "items": g.items,
-                "flags": g.flags,
-                "error": g.error,
-            },
-        }
-
-    def view(self) -> dict[str, Any]:
-        g = self.grading
-        return {
-            "lot_id": str(self.lot_id),
-            "gross_g": self.gross_g,
-            "tare_g": self.tare_g,
-            "net_g": self.gross_g - self.tare_g,
-            "captured_at": self.captured_at.isoformat(),
-            "grade": g.grade.value if g and g.grade else None,
-            "grade_zh": wire.GRADE_ZH[g.grade] if g and g.grade else None,
-            "model": f"{g.model_name} {g.model_version}" if g else None,
-            "grading_error": g.error if g else None,
-            "farmer": self.farmer.id if self.farmer else None,
-            "waiting_for": "farmer"
-            if self.farmer is None
-            else (
-                ("override" if self.restored else "grading")
-                if g is None
-                else ("operator" if g.grade else "override")
-            ),
-            "restored": self.restored,
-        }
-
-
-def pending_from_doc(lot_id: str, doc: dict[str, Any]) -> PendingLot:
-    """A pending lot read back from the database; raises KeyError/TypeError/ValueError
-    for a document it cannot trust."""
-    g, f = doc.get("grading"), doc.get("farmer")
-    grading = None
-    if g is not None:
-        grading = Grading(
-            frame_sha256=str(g["frame_sha256"]),
-            received_ms=int(g["received_ms"]),
-            grade=None if g.get("grade") is None else wire.Grade(g["grade"]),
-            model_name=str(g["model_name"]),
-            model_version=str(g["model_version"]),
-            items=[i for i in g.get("items") or [] if isinstance(i, dict)],
-            flags=[str(x) for x in g.get("flags") or []],
-            error=None if g.get("error") is None else str(g["error"]),
-        )
-    gross_g, tare_g = int(doc["gross_g"]), int(doc["tare_g"])
-    if gross_g - tare_g <= 0:
-        raise ValueError(f"net weight not positive: {gross_g} - {tare_g}")
-    return PendingLot(
-        lot_id=uuid.UUID(lot_id),
-        gross_g=gross_g,
-        tare_g=tare_g,
-        captured_at=datetime.fromtimestamp(int(doc["captured_ms"]) / 1000, UTC),
-        settled_mono=time.perf_counter(),
-        grading=grading,
-        farmer=None
-        if f is None
-        else Farmer(
-            str(f["id"]), None if f.get("name") is None else str(f["name"]), bool(f["verified"])
-        ),
-        epoch=-1,  # matches no frame of this process: see the module doc
-        restored=True,
-    )
-
-
-@dataclass(slots=True)
-class Farmer:
-    id: str
-    name: str | None
-    verified: bool  # found in the station directory
-
-
-@dataclass(slots=True)
-class LaneState:
-    cfg: EdgeLane
-    product: wire.Product
-    tare_g: int
-    detector: StableWeightDetector
-    farmer: Farmer | None = None
-    operator: str | None = None
-    weight_g: int | None = None
-    weight_ts_ms: int | None = None
-    weight_status: str | None = None
-    frame_sha: str | None = None
-    frame_ms: int | None = None
-    grading: Grading | None = None
-    # Crate epochs: +1 when a crate goes on the scale and +1 when it comes off, so frames
-    # (sha → epoch, the last few) are matched to the crate they show.
-    loaded: bool = False
-    epoch: int = 0
-    off_ms: int = 0  # when the last crate came off (edge clock)
-    frame_epochs: dict[str, int] = field(default_factory=dict)
-    pending: deque[PendingLot] = field(default_factory=deque)
-    last_lot: dict[str, Any] | None = None
-    lots: int = 0
-
-
-def resolve_tare_g(lane: EdgeLane) -> int:
-    """The lane's crate tare: its crate type in the tare table, else its default tare."""
-    if lane.crate:
-        try:
-            from edge.weighing import tare
-
-            return int(tare.tare_g(lane.crate))
-        except (ImportError, AttributeError, KeyError, ValueError) as exc:
-            log.warning(
-                "crate type %r not usable (%s); using tare_g=%d", lane.crate, exc, lane.tare_g
-            )
-    return lane.tare_g
 
 
 class Station:
@@ -212,12 +71,14 @@ class Station:
         self._directory = directory
         self._on_lot_stored = on_lot_stored
         self._lock = threading.RLock()
+        # Lots stored under the lock whose after-store hook has not run yet (see _locked).
+        self._stored: list[tuple[wire.LotRecord, str]] = []
         config = WeighingConfig.from_settings(settings)
         self._lanes: dict[str, LaneState] = {
             lane.id: LaneState(
                 cfg=lane,
                 product=wire.Product(lane.product),
-                tare_g=resolve_tare_g(lane),
+                tare_g=lane_tare_g(lane),
                 detector=StableWeightDetector(lane.id, config),
             )
             for lane in settings.lanes
@@ -249,7 +110,7 @@ class Station:
     def pending_lot(self, lane: str, lot_id: str) -> PendingLot | None:
         """One pending lot of a lane (its grading items, for the console's photo)."""
         with self._lock:
-            return next((p for p in self._lane(lane).pending if str(p.lot_id) == lot_id), None)
+            return lanes.find_pending(self._lane(lane), lot_id)
 
     def _lane(self, lane: str) -> LaneState:
         state = self._lanes.get(lane)
@@ -257,11 +118,27 @@ class Station:
             raise UnknownLaneError(lane)
         return state
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The lock around a call that may store lots; the after-store hook (publish,
+        receipt, sync wake-up) of each runs once the lock is released, so a slow printer
+        queue or MQTT publish never holds up the other threads' lanes."""
+        stored: list[tuple[wire.LotRecord, str]] = []
+        try:
+            with self._lock:
+                try:
+                    yield
+                finally:
+                    stored, self._stored = self._stored, []
+        finally:
+            for record, lane_id in stored:
+                self._after_store(record, lane_id)
+
     # ------------------------------------------------------------ device events
 
     def on_reading(self, scale: str, reading: wire.ScaleReading) -> PendingLot | None:
         """A scale reading; returns the pending lot if this reading settled a crate."""
-        with self._lock:
+        with self._locked():
             lane = self._lanes.get(scale)
             if lane is None:
                 self.counters["unknown_scale_readings"] += 1
@@ -272,7 +149,7 @@ class Station:
             lane.weight_g, lane.weight_ts_ms = reading.gross_g, reading.ts_ms
             lane.weight_status = reading.status
             stable = lane.detector.feed(reading)
-            self._track_crate(lane, reading)
+            lanes.track_crate(lane, reading, int(time.time() * 1000))
             if stable is None:
                 return None
             settled = time.perf_counter()
@@ -293,11 +170,7 @@ class Station:
                 captured_at=datetime.fromtimestamp(stable.ts_ms / 1000, UTC),
                 settled_mono=settled,
                 farmer=lane.farmer,
-                grading=lane.grading
-                if lane.grading
-                and lane.grading.frame_sha256 == lane.frame_sha
-                and lane.frame_epochs.get(lane.frame_sha) == lane.epoch
-                else None,
+                grading=lanes.current_grading(lane),
                 epoch=lane.epoch,
             )
             lane.pending.append(pending)
@@ -313,19 +186,7 @@ class Station:
             if lane is None:
                 self.counters["unknown_lane_events"] += 1
                 return False
-            lane.frame_sha, lane.frame_ms = sha256, received_ms
-            epoch = lane.epoch
-            if (
-                not lane.loaded
-                and received_ms - lane.off_ms <= LATE_FRAME_MS
-                and any(p.epoch == epoch - 1 and p.grading is None for p in lane.pending)
-            ):
-                # The photo was taken on the scale but arrived just after the crate came
-                # off (a big QoS 1 message overtaken by small readings): it is that crate's.
-                epoch -= 1
-            lane.frame_epochs[sha256] = epoch
-            while len(lane.frame_epochs) > FRAME_EPOCHS_KEPT:
-                del lane.frame_epochs[next(iter(lane.frame_epochs))]
+            lanes.note_frame(lane, sha256, received_ms)
             return True
 
     def frame_crate(self, lane_id: str, sha256: str) -> int | None:
@@ -334,41 +195,17 @@ class Station:
             lane = self._lanes.get(lane_id)
             return None if lane is None else lane.frame_epochs.get(sha256)
 
-    def _track_crate(self, lane: LaneState, reading: wire.ScaleReading) -> None:
-        """Count crates on and off the scale (the epochs that match frames to crates)."""
-        if reading.status != "ok":
-            return
-        cfg = lane.detector.config
-        net = reading.gross_g - lane.detector.zero_offset_g
-        if not lane.loaded and net >= cfg.min_load_g:
-            lane.loaded, lane.epoch = True, lane.epoch + 1
-        elif lane.loaded and abs(net) <= cfg.zero_band_g:
-            lane.loaded, lane.epoch = False, lane.epoch + 1
-            lane.off_ms = int(time.time() * 1000)
-
     def on_graded(self, lane_id: str, grading: Grading) -> None:
         """The grader finished a frame: lots waiting for a grade take it."""
-        with self._lock:
+        with self._locked():
             lane = self._lanes.get(lane_id)
             if lane is None:
                 return
-            if grading.frame_sha256 == lane.frame_sha:
-                lane.grading = grading  # the newest photo's grade, for a crate that settles next
-            # Each photo grades the crate it shows (by epoch), even when a newer photo (of the
-            # next crate) came in while it was being graded.
-            epoch = lane.frame_epochs.get(grading.frame_sha256)
-            if epoch is None:
-                return  # a frame too old to remember: no crate waits for it
-            changed = []
-            for p in lane.pending:
-                # A good photo of the crate also replaces one that could not be graded.
-                if p.epoch == epoch and (p.grading is None or p.grading.error is not None):
-                    p.grading = grading
-                    changed.append(p)
+            changed = lanes.take_grading(lane, grading)
+            if changed is None:
+                return
             self._advance(lane_id, lane)
-            for p in changed:
-                if p in lane.pending:
-                    self._save_pending(lane_id, p)
+            self._save_changed(lane_id, lane, changed)
 
     def on_scan(self, lane_id: str, code: str) -> Farmer:
         """A farmer card scanned at a lane."""
@@ -381,31 +218,24 @@ class Station:
         code = code.strip()
         if not code or len(code) > 64:
             raise WorkflowError("农户编号无效 / farmer id must be 1–64 characters")
-        with self._lock:
+        with self._locked():
             lane = self._lane(lane_id)
             hint = self._directory.farmer(code)
             # Offline with no directory (or a farmer added since): the id is taken as typed
             # and flagged unverified; the server answers `invalid` if it does not know it.
             farmer = Farmer(hint.id, hint.name, True) if hint else Farmer(code, None, False)
-            lane.farmer = farmer
-            changed = []
-            for p in lane.pending:
-                if p.farmer is None:  # crates weighed before anyone was picked
-                    p.farmer = farmer
-                    changed.append(p)
+            changed = lanes.take_farmer(lane, farmer)
             if operator:
                 lane.operator = operator
             self._advance(lane_id, lane)
-            for p in changed:
-                if p in lane.pending:
-                    self._save_pending(lane_id, p)
+            self._save_changed(lane_id, lane, changed)
             return farmer
 
     def confirm(
         self, lane_id: str, *, operator: str | None = None, lot_id: str | None = None
     ) -> wire.LotRecord:
         """Accept the model's grade for the lane's oldest (or the given) pending lot."""
-        with self._lock:
+        with self._locked():
             lane = self._lane(lane_id)
             pending = self._pick(lane_id, lane, lot_id)
             if pending.grading is None or pending.grading.grade is None:
@@ -428,7 +258,7 @@ class Station:
         """Store the lot with the operator's grade and reason."""
         if not reason.strip() or not operator.strip():
             raise WorkflowError("改判需要操作员和理由 / an override needs an operator and a reason")
-        with self._lock:
+        with self._locked():
             lane = self._lane(lane_id)
             pending = self._pick(lane_id, lane, lot_id)
             lane.operator = operator
@@ -456,6 +286,12 @@ class Station:
             self.counters["pending_save_errors"] += 1
             log.exception("待确认批次未写入数据库 / pending lot %s not saved", pending.lot_id)
 
+    def _save_changed(self, lane_id: str, lane: LaneState, changed: list[PendingLot]) -> None:
+        """Save the lots that changed and are still pending (not stored by _advance)."""
+        for p in changed:
+            if p in lane.pending:
+                self._save_pending(lane_id, p)
+
     def _restore_pending(self) -> None:
         """Bring back the crates that were waiting for confirmation when the edge stopped."""
         for lot_id, lane_id, doc in self._store.pending_lots():
@@ -475,9 +311,7 @@ class Station:
                     exc,
                 )
                 continue
-            lane.pending.append(pending)
-            lane.detector.hold()
-            lane.loaded = True
+            lanes.restore(lane, pending)
             self.counters["pending_restored"] += 1
         if self.counters["pending_restored"]:
             log.info(
@@ -487,14 +321,10 @@ class Station:
             )
 
     def _pick(self, lane_id: str, lane: LaneState, lot_id: str | None) -> PendingLot:
-        if not lane.pending:
+        pending = lanes.find_pending(lane, lot_id)
+        if pending is None:
             raise NoPendingLotError(lane_id)
-        if lot_id is None:
-            return lane.pending[0]
-        for p in lane.pending:
-            if str(p.lot_id) == lot_id:
-                return p
-        raise NoPendingLotError(lane_id)
+        return pending
 
     def _advance(self, lane_id: str, lane: LaneState) -> None:
         """With auto_confirm, store every pending lot that has a farmer and a model grade."""
@@ -518,6 +348,8 @@ class Station:
         grade: wire.Grade,
         graded_by: wire.GradedBy | None,
     ) -> wire.LotRecord:
+        """Write the lot and its outbox entry (one transaction); the caller holds
+        :meth:`_locked`, which runs the after-store hook."""
         farmer = pending.farmer
         if farmer is None:
             raise WorkflowError("请先选择农户 / pick the farmer first")
@@ -560,49 +392,26 @@ class Station:
         lane.pending.remove(pending)
         lane.lots += 1
         self.counters["lots_stored"] += 1
-        lane.last_lot = {
-            "lot_id": str(record.id),
-            "farmer": record.farmer,
-            "net_g": record.net_g,
-            "grade": record.grade.value,
-            "graded_by": record.graded_by.kind,
-            "placeholder_grader": bool(g and g.model_name == PLACEHOLDER_MODEL),
-        }
-        if self._on_lot_stored is not None:
-            try:
-                self._on_lot_stored(record, lane_id)
-            except Exception:  # publishing/receipts must never undo a stored lot
-                log.exception(
-                    "批次已保存，后续处理出错 / after-store hook failed for lot %s", record.id
-                )
+        lane.last_lot = last_lot_view(record, g)
+        self._stored.append((record, lane_id))
         return record
+
+    def _after_store(self, record: wire.LotRecord, lane_id: str) -> None:
+        if self._on_lot_stored is None:
+            return
+        try:
+            self._on_lot_stored(record, lane_id)
+        except Exception:  # publishing/receipts must never undo a stored lot
+            log.exception(
+                "批次已保存，后续处理出错 / after-store hook failed for lot %s", record.id
+            )
 
     # ------------------------------------------------------------ status
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            lanes = {}
-            for lane_id, s in self._lanes.items():
-                lanes[lane_id] = {
-                    "product": s.product.value,
-                    "tare_g": s.tare_g,
-                    "weight_g": s.weight_g,
-                    "weight_ts_ms": s.weight_ts_ms,
-                    "weight_status": s.weight_status,
-                    # a load settled and still on the platform (the console's "stable")
-                    "settled": s.loaded and not s.detector.armed,
-                    "farmer": None
-                    if s.farmer is None
-                    else {"id": s.farmer.id, "name": s.farmer.name, "verified": s.farmer.verified},
-                    "operator": s.operator,
-                    "frame_ms": s.frame_ms,
-                    "pending": [p.view() for p in s.pending],
-                    "last_lot": s.last_lot,
-                    "lots": s.lots,
-                    "cold_room": s.cfg.cold_room,
-                }
             return {
-                "lanes": lanes,
+                "lanes": {lane_id: lane_view(s) for lane_id, s in self._lanes.items()},
                 "other_scales": dict(self.other_scales),
                 "counters": dict(self.counters),
                 "auto_confirm": self._settings.auto_confirm,

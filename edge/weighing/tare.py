@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from edge.weighing.errors import BadTareError, NetNotPositiveError, UnknownCrateError
+from gongfang.settings import EdgeLane
 from gongfang.wire import MAX_GROSS_G
+
+log = logging.getLogger(__name__)
 
 #: Typical crates at a station (weighed empty; a station overrides them in its settings).
 DEFAULT_CRATES: Mapping[str, int] = MappingProxyType(
@@ -66,3 +70,16 @@ _DEFAULT = CrateTare()
 def tare_g(crate: str) -> int:
     """Tare of a crate type in the default table (raises :class:`UnknownCrateError`)."""
     return _DEFAULT.tare_g(crate)
+
+
+def lane_tare_g(lane: EdgeLane) -> int:
+    """The lane's crate tare: its crate type in the tare table, else its default tare (a
+    crate type the table does not know is logged, not fatal: the lane still weighs)."""
+    if lane.crate:
+        try:
+            return int(tare_g(lane.crate))
+        except (KeyError, ValueError) as exc:
+            log.warning(
+                "crate type %r not usable (%s); using tare_g=%d", lane.crate, exc, lane.tare_g
+            )
+    return lane.tare_g

@@ -1,0 +1,105 @@
+"""A settled crate waiting for confirmation (:class:`PendingLot`), the farmer it is weighed
+for (:class:`Farmer`), and the document the edge database keeps of it.
+
+The document is what brings a pending lot back after a restart (see
+:mod:`edge.station.workflow`): :meth:`PendingLot.to_doc` writes it,
+:func:`pending_from_doc` reads it back and refuses one it cannot trust.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from edge.station.grading_port import Grading
+from gongfang import wire
+
+DOC_VERSION = 1
+
+
+@dataclass(slots=True)
+class Farmer:
+    id: str
+    name: str | None
+    verified: bool  # found in the station directory
+
+
+@dataclass(slots=True)
+class PendingLot:
+    """A settled crate waiting for its grade and the operator's confirmation."""
+
+    lot_id: uuid.UUID
+    gross_g: int
+    tare_g: int
+    captured_at: datetime
+    settled_mono: float  # time.perf_counter() when the weight settled (latency figures)
+    grading: Grading | None = None
+    # The farmer selected when the crate settled: a later scan (the next farmer, while
+    # this lot still waits for its grade) must not take it over.
+    farmer: Farmer | None = None
+    # The lane's crate epoch when it settled: only a frame taken while this crate sat on
+    # the scale (same epoch) may grade it, never the previous crate's photo.
+    epoch: int = 0
+    restored: bool = False  # brought back from the database after a restart
+
+    def to_doc(self) -> dict[str, Any]:
+        """What the database keeps of it (see :func:`pending_from_doc`)."""
+        g, f = self.grading, self.farmer
+        return {
+            "v": DOC_VERSION,
+            "gross_g": self.gross_g,
+            "tare_g": self.tare_g,
+            "captured_ms": wire.utc_ms(self.captured_at),
+            "farmer": None if f is None else {"id": f.id, "name": f.name, "verified": f.verified},
+            "grading": None
+            if g is None
+            else {
+                "frame_sha256": g.frame_sha256,
+                "received_ms": g.received_ms,
+                "grade": None if g.grade is None else g.grade.value,
+                "model_name": g.model_name,
+                "model_version": g.model_version,
+                "items": g.items,
+                "flags": g.flags,
+                "error": g.error,
+            },
+        }
+
+
+def pending_from_doc(lot_id: str, doc: dict[str, Any]) -> PendingLot:
+    """A pending lot read back from the database; raises KeyError/TypeError/ValueError
+    for a document it cannot trust."""
+    g, f = doc.get("grading"), doc.get("farmer")
+    grading = None
+    if g is not None:
+        grading = Grading(
+            frame_sha256=str(g["frame_sha256"]),
+            received_ms=int(g["received_ms"]),
+            grade=None if g.get("grade") is None else wire.Grade(g["grade"]),
+            model_name=str(g["model_name"]),
+            model_version=str(g["model_version"]),
+            items=[i for i in g.get("items") or [] if isinstance(i, dict)],
+            flags=[str(x) for x in g.get("flags") or []],
+            error=None if g.get("error") is None else str(g["error"]),
+        )
+    gross_g, tare_g = int(doc["gross_g"]), int(doc["tare_g"])
+    if gross_g - tare_g <= 0:
+        raise ValueError(f"net weight not positive: {gross_g} - {tare_g}")
+    return PendingLot(
+        lot_id=uuid.UUID(lot_id),
+        gross_g=gross_g,
+        tare_g=tare_g,
+        captured_at=datetime.fromtimestamp(int(doc["captured_ms"]) / 1000, UTC),
+        settled_mono=time.perf_counter(),
+        grading=grading,
+        farmer=None
+        if f is None
+        else Farmer(
+            str(f["id"]), None if f.get("name") is None else str(f["name"]), bool(f["verified"])
+        ),
+        epoch=-1,  # matches no frame of this process: see edge.station.workflow's doc
+        restored=True,
+    )

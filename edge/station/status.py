@@ -1,0 +1,69 @@
+"""What the status API and the console show of lanes and pending lots (plain JSON types)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.station.grading_port import PLACEHOLDER_MODEL, Grading
+from edge.station.lane import LaneState
+from edge.station.pending import PendingLot
+from gongfang import wire
+
+
+def pending_view(p: PendingLot) -> dict[str, Any]:
+    """A pending lot, and what it waits for: farmer, grading, operator or an override."""
+    g = p.grading
+    return {
+        "lot_id": str(p.lot_id),
+        "gross_g": p.gross_g,
+        "tare_g": p.tare_g,
+        "net_g": p.gross_g - p.tare_g,
+        "captured_at": p.captured_at.isoformat(),
+        "grade": g.grade.value if g and g.grade else None,
+        "grade_zh": wire.GRADE_ZH[g.grade] if g and g.grade else None,
+        "model": f"{g.model_name} {g.model_version}" if g else None,
+        "grading_error": g.error if g else None,
+        "farmer": p.farmer.id if p.farmer else None,
+        "waiting_for": "farmer"
+        if p.farmer is None
+        else (
+            ("override" if p.restored else "grading")
+            if g is None
+            else ("operator" if g.grade else "override")
+        ),
+        "restored": p.restored,
+    }
+
+
+def lane_view(s: LaneState) -> dict[str, Any]:
+    """A lane: its scale, farmer, operator, pending lots and last stored lot."""
+    return {
+        "product": s.product.value,
+        "tare_g": s.tare_g,
+        "weight_g": s.weight_g,
+        "weight_ts_ms": s.weight_ts_ms,
+        "weight_status": s.weight_status,
+        # a load settled and still on the platform (the console's "stable")
+        "settled": s.loaded and not s.detector.armed,
+        "farmer": None
+        if s.farmer is None
+        else {"id": s.farmer.id, "name": s.farmer.name, "verified": s.farmer.verified},
+        "operator": s.operator,
+        "frame_ms": s.frame_ms,
+        "pending": [pending_view(p) for p in s.pending],
+        "last_lot": s.last_lot,
+        "lots": s.lots,
+        "cold_room": s.cfg.cold_room,
+    }
+
+
+def last_lot_view(record: wire.LotRecord, grading: Grading | None) -> dict[str, Any]:
+    """A lane's last stored lot (kept on the lane for its status)."""
+    return {
+        "lot_id": str(record.id),
+        "farmer": record.farmer,
+        "net_g": record.net_g,
+        "grade": record.grade.value,
+        "graded_by": record.graded_by.kind,
+        "placeholder_grader": bool(grading and grading.model_name == PLACEHOLDER_MODEL),
+    }
