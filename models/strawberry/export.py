@@ -18,11 +18,10 @@ from models.common.preprocess import RESIZE_RULE
 from models.strawberry import LABELS
 from models.strawberry.dataset import Record, files_hash, read_rgb
 from models.strawberry.evaluate import Classifier, score
+from models.strawberry.recipe import Recipe
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from models.strawberry.train import Recipe
 
 NAME = "gongfang-strawberry"
 VERSION = "1.3.1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,9 @@ from models.strawberry.dataset import (
     split_records,
 )
 from models.strawberry.evaluate import score
+from models.strawberry.recipe import DEFECT, Recipe
 
 Progress = Callable[[int, int, str], None]
-SIZE = 64
-MEAN = (0.5, 0.45, 0.4)
-STD = (0.25, 0.25, 0.25)
-DEFECT = LABELS.index("defect")
-
 # Share of each (set, label) stratum in a training epoch: balances classes and sets.
 DRAW_SHARE = {
     (RISEHOLME, 0): 0.17,
@@ -55,36 +51,6 @@ DRAW_SHARE = {
     (BRIX, 1): 0.15,
     (BRIX, 2): 0.15,
 }
-
-
-@dataclass
-class Recipe:
-    """Hyper-parameters of one run (recorded in metadata.json)."""
-
-    epochs: int = 30
-    draws_per_epoch: int = 2048
-    batch: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1
-    ema: float = 0.99
-    p_swap: float = 0.4
-    width: float = 1.0
-    defect_share: float = 0.2
-    folds: int = 3
-    stem_stride: int = 2
-    # nets averaged in the shipped graph: "fruitnet" (from scratch) and/or "lite0"
-    # (EfficientNet-Lite0 blocks initialised from ImageNet, fine-tuned at ``lite_lr``)
-    members: tuple[str, ...] = ("fruitnet", "lite0")
-    blocks: int = 11
-    head: int = 320
-    lite_lr: float = 1e-3
-    # average each crop with its mirror image (out-of-fold logits and the shipped graph)
-    flip: bool = True
-    size: int = SIZE
-    mean: tuple[float, ...] = MEAN
-    std: tuple[float, ...] = STD
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

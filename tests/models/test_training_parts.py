@@ -10,7 +10,8 @@ import numpy as np
 
 from models.strawberry.augment import WORK, augment, table_mask
 from models.strawberry.dataset import BRIX, OCCLUDED, RISEHOLME, Record, kfold
-from models.strawberry.train import Arrays, Recipe, calibrate, draw_plan
+from models.strawberry.recipe import Recipe
+from models.strawberry.train import Arrays, calibrate, draw_plan
 
 
 def _table_fruit() -> tuple[np.ndarray, np.ndarray]:
