@@ -8,10 +8,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from models.strawberry.arrays import Arrays, draw_plan
 from models.strawberry.augment import WORK, augment, table_mask
+from models.strawberry.calibrate import calibrate
 from models.strawberry.dataset import BRIX, OCCLUDED, RISEHOLME, Record, kfold
 from models.strawberry.recipe import Recipe
-from models.strawberry.train import Arrays, calibrate, draw_plan
 
 
 def _table_fruit() -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +86,8 @@ def test_train_member_runs_one_tiny_epoch() -> None:
     """The training loop end to end on a few synthetic crops (seconds, not a real model)."""
     import torch
 
-    from models.strawberry.train import _logits, _train_member
+    from models.strawberry.members import logits as _logits
+    from models.strawberry.members import train_member as _train_member
 
     rng = np.random.default_rng(0)
     img, _ = _table_fruit()
@@ -136,7 +138,7 @@ def test_flip_switch_in_graph_and_logits(tmp_path) -> None:
     from torch import nn
 
     from models.strawberry.export import export_onnx
-    from models.strawberry.train import _logits
+    from models.strawberry.members import logits as _logits
 
     class Lopsided(nn.Module):
         """Logits from left-half minus right-half brightness: a mirror swaps them."""
@@ -180,8 +182,10 @@ def test_two_member_recipe_trains_an_ensemble() -> None:
     import torch
 
     from models.strawberry.lite import LiteNet
+    from models.strawberry.members import build_model
+    from models.strawberry.members import logits as _logits
+    from models.strawberry.members import train_model as _train_model
     from models.strawberry.net import Ensemble
-    from models.strawberry.train import _logits, _train_model, build_model
 
     arrays = _tiny_arrays(0)
     images = arrays.images
