@@ -289,7 +289,7 @@ def test_lean_publish_decodes_plain_packets_like_paho(
 ) -> None:
     from paho.mqtt import _packet
 
-    from edge.mqtt.client import _lean_publish
+    from edge.mqtt._paho_fast import _lean_publish
 
     body = _publish_packet("gf/v1/站/coldroom/r1/climate".encode(), mid, b"\x00", b'{"a":1}')
     ref = _packet.decode_publish(header, body, mqtt.MQTTv5)
@@ -302,7 +302,7 @@ def test_lean_publish_leaves_everything_else_to_paho() -> None:
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
-    from edge.mqtt.client import _lean_publish
+    from edge.mqtt._paho_fast import _lean_publish
 
     props = Properties(PacketTypes.PUBLISH)
     props.ContentType = "application/json"
@@ -390,3 +390,4 @@ def test_large_camera_frames_survive_the_read_ahead_buffer(
     assert [m.payload.seq for m in got.wait_for(wire.TopicKind.CLIMATE, 4)] == [0, 1, 2, 3]
     pub.disconnect()
     pub.loop_stop()
+
