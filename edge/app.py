@@ -146,6 +146,7 @@ class EdgeNode:
             on_message=self.handle,
             subscriptions=self.topics.subscriptions(),
             status_device="edge",
+            fast_path=s.mqtt_fast_path,
         )
         self._link.start()
         self._tick_stop.clear()

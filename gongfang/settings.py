@@ -287,6 +287,9 @@ class EdgeSettings(_Base, MqttAccess):
 
     station: str = "demo-station"
     mqtt_url: str = EMBEDDED_MQTT
+    # False: plain paho instead of the faster client in edge/mqtt/_paho_fast.py (a way back
+    # if a paho upgrade breaks the internals that module touches).
+    mqtt_fast_path: bool = True
     server_url: str | None = None
     # Where farmers' phones reach the server's passbook pages (the receipt QR is
     # ``{public_base}/p/{token}``); default: server_url.

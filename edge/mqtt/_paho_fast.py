@@ -2,7 +2,8 @@
 
 :class:`FastClient` is a ``paho.mqtt.client.Client`` for the edge's one connection only
 (no paho module is patched; other clients in the process, such as the firmware bridge in
-the demo, keep paho's own code).
+the demo, keep paho's own code). ``MqttLink(fast_path=False)`` uses plain paho instead,
+with the same behaviour, only slower under a backlog.
 
 What it changes, and why (measured in bench/bench_edge_climate.py):
 
@@ -29,7 +30,8 @@ paho internals this module touches (paho-mqtt 2.1; pyproject pins ``<3``), all o
   (``command, mid, qos, pos, to_process, packet, info``).
 
 A paho upgrade that renames one of these either fails loudly (a missing field) or quietly
-bypasses part of the fast path (a renamed override is never called).
+bypasses part of the fast path (a renamed override is never called); until this module is
+brought along, ``fast_path=False`` keeps the edge on plain paho.
 """
 
 from __future__ import annotations

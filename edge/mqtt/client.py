@@ -25,7 +25,8 @@ session may deliver its backlog before that). The edge's own status is retained 
 will and on :meth:`MqttLink.stop`.
 
 The paho client is :class:`edge.mqtt._paho_fast.FastClient` (faster reads, decoding and
-acknowledgements; the paho internals it touches are listed there).
+acknowledgements; the paho internals it touches are listed there), or plain paho with
+``fast_path=False``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class MqttLink:
         max_backoff_s: float = 30.0,
         connack_timeout_s: float = CONNACK_TIMEOUT_S,
         endpoint: MqttEndpoint | None = None,
+        fast_path: bool = True,  # False: plain paho (edge/mqtt/_paho_fast.py not used)
     ) -> None:
         if protocol not in ("auto", "5", "3.1.1"):
             raise ValueError(f"protocol must be auto, 5 or 3.1.1, got {protocol!r}")
@@ -97,6 +99,7 @@ class MqttLink:
         self._keepalive = keepalive_s
         self._connack_timeout_s = connack_timeout_s
         self._backoff = (min_backoff_s, max_backoff_s)
+        self._fast_path = fast_path
         self._protocol = mqtt.MQTTv311 if protocol == "3.1.1" else mqtt.MQTTv5
         self._protocol_locked = protocol != "auto"
         self._queue: queue.Queue[Queued | object] = queue.Queue(maxsize=queue_size)
@@ -213,6 +216,7 @@ class MqttLink:
             endpoint=self.endpoint,
             backoff=self._backoff,
             status_topic=self.status_topic,
+            fast_path=self._fast_path,
         )
         client.on_pre_connect = self._handle_pre_connect
         client.on_connect_fail = self._handle_connect_fail

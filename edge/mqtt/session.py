@@ -29,11 +29,12 @@ def new_client(
     endpoint: MqttEndpoint,
     backoff: tuple[float, float],
     status_topic: str,
+    fast_path: bool = True,
 ) -> mqtt.Client:
     """A paho client for ``protocol`` (``mqtt.MQTTv5`` or ``MQTTv311``), not yet connected:
-    :class:`edge.mqtt._paho_fast.FastClient`."""
+    :class:`edge.mqtt._paho_fast.FastClient`, or plain paho without ``fast_path``."""
     v5 = protocol == mqtt.MQTTv5
-    client = FastClient(
+    client = (FastClient if fast_path else mqtt.Client)(
         mqtt.CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=protocol,

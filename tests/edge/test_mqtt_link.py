@@ -391,3 +391,29 @@ def test_large_camera_frames_survive_the_read_ahead_buffer(
     pub.disconnect()
     pub.loop_stop()
 
+
+def test_plain_paho_without_the_fast_path(
+    mosquitto: Mosquitto, station: str, link_factory: Callable[..., MqttLink]
+) -> None:
+    """``fast_path=False``: plain paho's client receives in order, and each message is
+    acknowledged after handling (a new session gets only what comes next)."""
+    got = Collector()
+    link = link_factory(mosquitto.url, got, fast_path=False)
+    assert type(link._client) is mqtt.Client
+    assert link.protocol == "5"
+    topics = wire.Topics(station)
+    pub = publisher(mosquitto.port)
+    try:
+        for seq in range(20):
+            pub.publish(topics.climate("room1"), climate(seq), qos=1)
+        msgs = got.wait_for(wire.TopicKind.CLIMATE, 20)
+        assert [m.payload.seq for m in msgs] == list(range(20))
+        assert eventually(lambda: link.stats().handled == 21)  # and its own "online"
+        link.stop()
+        again = Collector()
+        link_factory(mosquitto.url, again, fast_path=False)
+        pub.publish(topics.climate("room1"), climate(20), qos=1)
+        assert [m.payload.seq for m in again.wait_for(wire.TopicKind.CLIMATE, 1)] == [20]
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
