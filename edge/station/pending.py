@@ -1,5 +1,5 @@
 """A settled crate waiting for confirmation (:class:`PendingLot`), the farmer it is weighed
-for (:class:`Farmer`), and the document the edge database keeps of it.
+for (:class:`Farmer`), the document the edge database keeps of it, and the lot it becomes.
 
 The document is what brings a pending lot back after a restart (see
 :mod:`edge.station.workflow`): :meth:`PendingLot.to_doc` writes it,
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from edge.errors import WorkflowError
 from edge.station.grading_port import Grading
 from gongfang import wire
 
@@ -67,6 +68,50 @@ class PendingLot:
                 "error": g.error,
             },
         }
+
+    def lot_record(
+        self,
+        *,
+        station: str,
+        product: wire.Product,
+        grade: wire.Grade,
+        graded_by: wire.GradedBy | None,
+        cold_room: str | None,
+        operator: str | None,
+    ) -> wire.LotRecord:
+        """The lot this crate becomes, with ``grade`` (``graded_by`` None: the model's);
+        raises :class:`WorkflowError` when it cannot be one yet, or is not valid."""
+        farmer = self.farmer
+        if farmer is None:
+            raise WorkflowError("请先选择农户 / pick the farmer first")
+        g = self.grading
+        if graded_by is None:
+            if g is None:
+                raise WorkflowError("该批次还没有分级 / this lot has no grade yet")
+            graded_by = wire.GradedBy(
+                kind="model", model_name=g.model_name, model_version=g.model_version
+            )
+        try:
+            return wire.LotRecord(
+                id=self.lot_id,
+                station=station,
+                farmer=farmer.id,
+                product=product,
+                grade=grade,
+                gross_g=self.gross_g,
+                tare_g=self.tare_g,
+                net_g=self.gross_g - self.tare_g,
+                graded_by=graded_by,
+                items=list(g.items) if g else [],
+                image_hashes=[g.frame_sha256] if g else [],
+                captured_at=self.captured_at,
+                cold_room=cold_room,
+                operator=operator,
+                # made here, offline: the receipt printed now carries the passbook link
+                passbook_token=wire.new_passbook_token(),
+            )
+        except ValueError as exc:
+            raise WorkflowError(f"批次数据无效 / lot is not valid: {exc}") from exc
 
 
 def pending_from_doc(lot_id: str, doc: dict[str, Any]) -> PendingLot:

@@ -350,37 +350,14 @@ class Station:
     ) -> wire.LotRecord:
         """Write the lot and its outbox entry (one transaction); the caller holds
         :meth:`_locked`, which runs the after-store hook."""
-        farmer = pending.farmer
-        if farmer is None:
-            raise WorkflowError("请先选择农户 / pick the farmer first")
-        g = pending.grading
-        if graded_by is None:
-            if g is None:
-                raise WorkflowError("该批次还没有分级 / this lot has no grade yet")
-            graded_by = wire.GradedBy(
-                kind="model", model_name=g.model_name, model_version=g.model_version
-            )
-        try:
-            record = wire.LotRecord(
-                id=pending.lot_id,
-                station=self._settings.station,
-                farmer=farmer.id,
-                product=lane.product,
-                grade=grade,
-                gross_g=pending.gross_g,
-                tare_g=pending.tare_g,
-                net_g=pending.gross_g - pending.tare_g,
-                graded_by=graded_by,
-                items=list(g.items) if g else [],
-                image_hashes=[g.frame_sha256] if g else [],
-                captured_at=pending.captured_at,
-                cold_room=lane.cfg.cold_room,
-                operator=lane.operator or (AUTO_OPERATOR if self._settings.auto_confirm else None),
-                # made here, offline: the receipt printed now carries the passbook link
-                passbook_token=wire.new_passbook_token(),
-            )
-        except ValueError as exc:
-            raise WorkflowError(f"批次数据无效 / lot is not valid: {exc}") from exc
+        record = pending.lot_record(
+            station=self._settings.station,
+            product=lane.product,
+            grade=grade,
+            graded_by=graded_by,
+            cold_room=lane.cfg.cold_room,
+            operator=lane.operator or (AUTO_OPERATOR if self._settings.auto_confirm else None),
+        )
         try:
             self._store.record_lot(record, lane=lane_id)
         except StoreError:
@@ -392,7 +369,7 @@ class Station:
         lane.pending.remove(pending)
         lane.lots += 1
         self.counters["lots_stored"] += 1
-        lane.last_lot = last_lot_view(record, g)
+        lane.last_lot = last_lot_view(record, pending.grading)
         self._stored.append((record, lane_id))
         return record
 
