@@ -22,7 +22,8 @@ from edge.coldchain import PROFILES, AlarmEvent, ColdChainMonitor
 from edge.logonce import OnceLog
 from edge.memory import tune_allocator
 from edge.mqtt.client import Inbound, MqttLink
-from edge.outbox.store import EdgeStore, now_ms
+from edge.outbox.schema import now_ms
+from edge.outbox.store import EdgeStore
 from edge.station.directory import Directory
 from edge.station.grading_port import GradingPort
 from edge.station.photos import PhotoStore

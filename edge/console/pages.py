@@ -23,7 +23,7 @@ from edge.console import views
 from edge.console.auth import SESSION_COOKIE, SESSION_MAX_AGE_S, Sessions, SignIn
 from edge.console.photo import AnnotatedPhotos
 from edge.errors import StoreError, WorkflowError
-from edge.outbox.store import now_ms
+from edge.outbox.schema import now_ms
 from gongfang import wire
 from gongfang.web.i18n import request_lang
 from gongfang.web.routes import safe_next

@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from edge.coldchain import PROFILES
-from edge.outbox.store import now_ms
+from edge.outbox.schema import now_ms
 from edge.station.directory import SHANGHAI, PriceEstimate
 from gongfang import wire
 

@@ -1,5 +1,6 @@
 """Local SQLite store and outbox: lots and their outbox entries written atomically."""
 
-from edge.outbox.store import EdgeStore, OutboxEntry, StoredLot
+from edge.outbox.queue import OutboxEntry
+from edge.outbox.store import EdgeStore, StoredLot
 
 __all__ = ["EdgeStore", "OutboxEntry", "StoredLot"]

@@ -6,13 +6,11 @@ before the write and is the server's idempotency key: an entry sent, stored by t
 and not yet removed here (killed in between) is simply sent again and acknowledged as a
 duplicate.
 
-Tables: ``lots`` (the lot as recorded, plus local-only columns), ``lot_stays`` (a lot's
-cold-room stay; closing it queues a ``stay`` entry), ``outbox`` (what still
-has to reach the server, in order), ``parked`` (what the server refused: kept for a
-person, never retried in a loop), ``alarms``, ``climate`` (minute summaries),
-``pending_lots`` (weighed crates waiting for the operator's confirmation, so a restart
-brings them back), ``operators`` (console sign-in: name and PIN hash, set locally or
-from the server), ``kv`` (directory cache, monitor state, last sync…).
+Split in three: :mod:`edge.outbox.schema` (the tables, and what an older database needs),
+:mod:`edge.outbox.queue` (the outbox itself, the side ``edge/sync`` talks to) and here the
+connection and the record writes, each adding its outbox row in the same transaction.
+Every statement runs through :meth:`EdgeStore._tx` or :meth:`EdgeStore._query`, which
+turn sqlite3's errors into :class:`edge.errors.StoreError`.
 """
 
 from __future__ import annotations
@@ -20,101 +18,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from edge.errors import StoreError
+from edge.outbox import schema
+from edge.outbox.queue import OutboxQueue, enqueue
+from edge.outbox.schema import now_ms
 from gongfang import wire
-
-Kind = Literal["lot", "alarm", "climate", "stay"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS lots (
-    id TEXT PRIMARY KEY,
-    lane TEXT NOT NULL,
-    captured_ms INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    receipt_done INTEGER NOT NULL DEFAULT 0,
-    stay TEXT,
-    created_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS lots_captured ON lots (captured_ms);
-CREATE INDEX IF NOT EXISTS lots_receipt ON lots (receipt_done);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('lot', 'alarm', 'climate', 'stay')),
-    item_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS outbox_item ON outbox (kind, item_id);
-CREATE TABLE IF NOT EXISTS parked (
-    seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    body TEXT NOT NULL,
-    result TEXT NOT NULL,
-    message TEXT NOT NULL,
-    parked_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS alarms (
-    id TEXT PRIMARY KEY,
-    room TEXT NOT NULL,
-    record TEXT NOT NULL,
-    active INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS climate (
-    room TEXT NOT NULL,
-    minute_ms INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (room, minute_ms)
-);
-CREATE TABLE IF NOT EXISTS lot_stays (
-    lot_id TEXT PRIMARY KEY REFERENCES lots (id),
-    room TEXT NOT NULL,
-    from_ms INTEGER NOT NULL,
-    to_ms INTEGER,
-    report TEXT
-);
-CREATE TABLE IF NOT EXISTS pending_lots (
-    lot_id TEXT PRIMARY KEY,
-    lane TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS operators (
-    name TEXT PRIMARY KEY,
-    pin_hash TEXT NOT NULL,
-    source TEXT NOT NULL,
-    updated_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS kv (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    seq: int
-    kind: Kind
-    item_id: str
-    body: str  # the item's JSON, exactly as it goes on the wire
-
-    def doc(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +38,7 @@ class StoredLot:
     receipt_done: bool
 
 
-class EdgeStore:
+class EdgeStore(OutboxQueue):
     """Thread-safe access to the edge database (one connection, one lock)."""
 
     def __init__(self, path: Path) -> None:
@@ -138,8 +52,7 @@ class EdgeStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
-            self._widen_outbox_kinds()
+            schema.prepare(self._db)
         except sqlite3.Error as exc:
             raise StoreError(
                 f"无法打开本地数据库 / cannot open the edge database {path}: {exc}"
@@ -150,64 +63,30 @@ class EdgeStore:
         with self._lock:
             self._db.close()
 
-    def _widen_outbox_kinds(self) -> None:
-        """Let an outbox made before stays were synced take the 'stay' kind.
-
-        SQLite cannot alter a CHECK constraint, so the table is rebuilt in one transaction
-        with its rows and seq numbers (parked entries keep their seq, so the sequence must
-        not restart below them).
-        """
-        row = self._db.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
-        ).fetchone()
-        if row is None or "'stay'" in row[0]:
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            top = self._db.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"
-            ).fetchone()
-            self._db.execute("ALTER TABLE outbox RENAME TO outbox_old")
-            self._db.execute("DROP INDEX IF EXISTS outbox_item")
-            create = _SCHEMA.split("CREATE TABLE IF NOT EXISTS outbox ", 1)[1].split(";", 1)[0]
-            self._db.execute(f"CREATE TABLE outbox {create}")  # noqa: S608 - our own DDL
-            self._db.execute("CREATE INDEX outbox_item ON outbox (kind, item_id)")
-            self._db.execute(
-                "INSERT INTO outbox (seq, kind, item_id, body, created_ms, attempts)"
-                " SELECT seq, kind, item_id, body, created_ms, attempts FROM outbox_old"
-            )
-            self._db.execute("DROP TABLE outbox_old")
-            if top is not None:
-                self._db.execute(
-                    "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'outbox'",
-                    (int(top[0]),),
-                )
-                if not self._db.execute(
-                    "SELECT 1 FROM sqlite_sequence WHERE name = 'outbox'"
-                ).fetchone():
-                    self._db.execute(
-                        "INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)",
-                        (int(top[0]),),
-                    )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction, rolled back on any exception; a sqlite3 error (in the
+        body or the commit) comes out as ``StoreError("{what}: {error}")``."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # a failed COMMIT can leave it open
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"{what}: {exc}") from exc
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read; a sqlite3 error comes out as :class:`StoreError`."""
         with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+            try:
+                return list(self._db.execute(sql, args).fetchall())
+            except sqlite3.Error as exc:
+                raise StoreError(f"本地数据库读取失败 / edge database read failed: {exc}") from exc
 
     # ------------------------------------------------------------ lots
 
@@ -220,28 +99,22 @@ class EdgeStore:
         body = lot.model_dump_json()
         captured = wire.utc_ms(lot.captured_at)
         lot_id = str(lot.id)
-        try:
-            with self._tx() as db:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO lots (id, lane, captured_ms, record, content_hash,"
-                    " created_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                    (lot_id, lane, captured, body, lot.content_hash(), now_ms()),
-                )
-                # the weighing it came from is no longer pending: gone in the same commit
-                db.execute("DELETE FROM pending_lots WHERE lot_id = ?", (lot_id,))
-                if cur.rowcount == 0:
-                    return False
+        with self._tx(f"批次未能保存 / lot {lot_id} not stored") as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO lots (id, lane, captured_ms, record, content_hash,"
+                " created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                (lot_id, lane, captured, body, lot.content_hash(), now_ms()),
+            )
+            # the weighing it came from is no longer pending: gone in the same commit
+            db.execute("DELETE FROM pending_lots WHERE lot_id = ?", (lot_id,))
+            if cur.rowcount == 0:
+                return False
+            enqueue(db, "lot", lot_id, body)
+            if lot.cold_room:
                 db.execute(
-                    "INSERT INTO outbox (kind, item_id, body, created_ms) VALUES ('lot', ?, ?, ?)",
-                    (lot_id, body, now_ms()),
+                    "INSERT INTO lot_stays (lot_id, room, from_ms) VALUES (?, ?, ?)",
+                    (lot_id, lot.cold_room, captured),
                 )
-                if lot.cold_room:
-                    db.execute(
-                        "INSERT INTO lot_stays (lot_id, room, from_ms) VALUES (?, ?, ?)",
-                        (lot_id, lot.cold_room, captured),
-                    )
-        except sqlite3.Error as exc:
-            raise StoreError(f"批次未能保存 / lot {lot_id} not stored: {exc}") from exc
         return True
 
     def get_lot(self, lot_id: str) -> StoredLot | None:
@@ -291,12 +164,12 @@ class EdgeStore:
         return [r[0] for r in self._query("SELECT id FROM lots WHERE receipt_done = 0")]
 
     def mark_receipt_done(self, lot_id: str) -> None:
-        with self._tx() as db:
+        with self._tx(f"小票状态未能保存 / receipt of lot {lot_id} not marked done") as db:
             db.execute("UPDATE lots SET receipt_done = 1 WHERE id = ?", (lot_id,))
 
     def mark_receipt_pending(self, lot_id: str) -> bool:
         """Make (and print) a lot's receipt again: the operator asked for a reprint."""
-        with self._tx() as db:
+        with self._tx(f"小票未能重印 / receipt of lot {lot_id} not queued again") as db:
             cur = db.execute("UPDATE lots SET receipt_done = 0 WHERE id = ?", (lot_id,))
             return cur.rowcount > 0
 
@@ -305,26 +178,18 @@ class EdgeStore:
     def save_pending(self, lot_id: str, lane: str, doc: dict[str, Any]) -> None:
         """Keep (or update) a weighed crate that waits for confirmation."""
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO pending_lots (lot_id, lane, body, created_ms) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (lot_id) DO UPDATE SET lane = excluded.lane,"
-                    " body = excluded.body",
-                    (lot_id, lane, body, now_ms()),
-                )
-        except sqlite3.Error as exc:
-            raise StoreError(f"待确认批次未能保存 / pending lot {lot_id} not saved: {exc}") from exc
+        with self._tx(f"待确认批次未能保存 / pending lot {lot_id} not saved") as db:
+            db.execute(
+                "INSERT INTO pending_lots (lot_id, lane, body, created_ms) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (lot_id) DO UPDATE SET lane = excluded.lane,"
+                " body = excluded.body",
+                (lot_id, lane, body, now_ms()),
+            )
 
     def drop_pending(self, lot_id: str) -> None:
         """Forget a pending crate (discarded by the operator)."""
-        try:
-            with self._tx() as db:
-                db.execute("DELETE FROM pending_lots WHERE lot_id = ?", (lot_id,))
-        except sqlite3.Error as exc:
-            raise StoreError(
-                f"待确认批次未能删除 / pending lot {lot_id} not dropped: {exc}"
-            ) from exc
+        with self._tx(f"待确认批次未能删除 / pending lot {lot_id} not dropped") as db:
+            db.execute("DELETE FROM pending_lots WHERE lot_id = ?", (lot_id,))
 
     def pending_lots(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(lot id, lane, document) of every pending crate, oldest first; a row that does
@@ -367,22 +232,15 @@ class EdgeStore:
 
         False (and nothing queued) if the stay is unknown or already closed.
         """
-        try:
-            with self._tx() as db:
-                cur = db.execute(
-                    "UPDATE lot_stays SET to_ms = ?, report = ? WHERE lot_id = ? AND to_ms IS NULL",
-                    (to_ms, json.dumps(report, ensure_ascii=False), lot_id),
-                )
-                if cur.rowcount == 0:
-                    return False
-                if record is not None:
-                    db.execute(
-                        "INSERT INTO outbox (kind, item_id, body, created_ms)"
-                        " VALUES ('stay', ?, ?, ?)",
-                        (lot_id, record.model_dump_json(), now_ms()),
-                    )
-        except sqlite3.Error as exc:
-            raise StoreError(f"冷库停留未能保存 / stay of lot {lot_id} not closed: {exc}") from exc
+        with self._tx(f"冷库停留未能保存 / stay of lot {lot_id} not closed") as db:
+            cur = db.execute(
+                "UPDATE lot_stays SET to_ms = ?, report = ? WHERE lot_id = ? AND to_ms IS NULL",
+                (to_ms, json.dumps(report, ensure_ascii=False), lot_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            if record is not None:
+                enqueue(db, "stay", lot_id, record.model_dump_json())
         return True
 
     # ------------------------------------------------------------ alarms and climate
@@ -391,7 +249,7 @@ class EdgeStore:
         """Upsert an alarm and queue its latest state (an unsent older state is replaced)."""
         body = record.model_dump_json()
         alarm_id = str(record.id)
-        with self._tx() as db:
+        with self._tx(f"告警未能保存 / alarm {alarm_id} not stored") as db:
             db.execute(
                 "INSERT INTO alarms (id, room, record, active, updated_ms) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET record = excluded.record,"
@@ -401,15 +259,12 @@ class EdgeStore:
             # Only the newest state of an alarm matters to the server; an entry being sent
             # right now keeps its own seq and is removed by seq, so nothing is lost.
             db.execute("DELETE FROM outbox WHERE kind = 'alarm' AND item_id = ?", (alarm_id,))
-            db.execute(
-                "INSERT INTO outbox (kind, item_id, body, created_ms) VALUES ('alarm', ?, ?, ?)",
-                (alarm_id, body, now_ms()),
-            )
+            enqueue(db, "alarm", alarm_id, body)
 
     def record_climate(self, summaries: Sequence[wire.ClimateSummary]) -> None:
         if not summaries:
             return
-        with self._tx() as db:
+        with self._tx("温湿度摘要未能保存 / climate summaries not stored") as db:
             for s in summaries:
                 body = s.model_dump_json()
                 key = f"{s.room}@{wire.utc_ms(s.minute_start)}"
@@ -418,11 +273,7 @@ class EdgeStore:
                     (s.room, wire.utc_ms(s.minute_start), body),
                 )
                 if cur.rowcount:
-                    db.execute(
-                        "INSERT INTO outbox (kind, item_id, body, created_ms)"
-                        " VALUES ('climate', ?, ?, ?)",
-                        (key, body, now_ms()),
-                    )
+                    enqueue(db, "climate", key, body)
 
     def alarm(self, alarm_id: str) -> wire.AlarmRecord | None:
         rows = self._query("SELECT record FROM alarms WHERE id = ?", (alarm_id,))
@@ -439,82 +290,10 @@ class EdgeStore:
         rows = self._query("SELECT record FROM alarms WHERE active = 1 ORDER BY updated_ms")
         return [wire.AlarmRecord.model_validate_json(r) for (r,) in rows]
 
-    # ------------------------------------------------------------ outbox
-
-    def next_batch(self, limit: int) -> list[OutboxEntry]:
-        rows = self._query(
-            "SELECT seq, kind, item_id, body FROM outbox ORDER BY seq LIMIT ?", (limit,)
-        )
-        return [OutboxEntry(int(s), k, str(i), str(b)) for s, k, i, b in rows]
-
-    def remove(self, seqs: Sequence[int]) -> None:
-        """Drop acknowledged entries (by seq: a newer state of the same alarm stays)."""
-        if not seqs:
-            return
-        with self._tx() as db:
-            db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
-
-    def bump_attempts(self, seqs: Sequence[int]) -> None:
-        with self._tx() as db:
-            db.executemany(
-                "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(s,) for s in seqs]
-            )
-
-    def park(self, entry: OutboxEntry, *, result: str, message: str) -> None:
-        """Move an entry the server refused aside for a person to look at."""
-        with self._tx() as db:
-            cur = db.execute("DELETE FROM outbox WHERE seq = ?", (entry.seq,))
-            if cur.rowcount:
-                db.execute(
-                    "INSERT OR REPLACE INTO parked (seq, kind, item_id, body, result, message,"
-                    " parked_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.seq,
-                        entry.kind,
-                        entry.item_id,
-                        entry.body,
-                        result,
-                        message[:500],
-                        now_ms(),
-                    ),
-                )
-
-    def unpark(self, seq: int) -> bool:
-        """Send a parked entry again (a person fixed the cause, e.g. added the farmer)."""
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT kind, item_id, body FROM parked WHERE seq = ?", (seq,)
-            ).fetchone()
-            if row is None:
-                return False
-            db.execute(
-                "INSERT INTO outbox (kind, item_id, body, created_ms) VALUES (?, ?, ?, ?)",
-                (row[0], row[1], row[2], now_ms()),
-            )
-            db.execute("DELETE FROM parked WHERE seq = ?", (seq,))
-            return True
-
-    def parked(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._query(
-            "SELECT seq, kind, item_id, result, message, parked_ms FROM parked"
-            " ORDER BY seq DESC LIMIT ?",
-            (limit,),
-        )
-        keys = ("seq", "kind", "item_id", "result", "message", "parked_ms")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
-
-    def depth(self) -> dict[str, int]:
-        counts = {"lot": 0, "alarm": 0, "climate": 0, "stay": 0}
-        for kind, n in self._query("SELECT kind, count(*) FROM outbox GROUP BY kind"):
-            counts[str(kind)] = int(n)
-        counts["total"] = sum(counts.values())
-        counts["parked"] = int(self._query("SELECT count(*) FROM parked")[0][0])
-        return counts
-
     # ------------------------------------------------------------ console operators
 
     def set_operator(self, name: str, pin_hash: str, *, source: str = "local") -> None:
-        with self._tx() as db:
+        with self._tx(f"操作员未能保存 / operator {name} not saved") as db:
             db.execute(
                 "INSERT INTO operators (name, pin_hash, source, updated_ms) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET pin_hash = excluded.pin_hash,"
@@ -534,7 +313,7 @@ class EdgeStore:
         return {str(n): str(s) for n, s in self._query("SELECT name, source FROM operators")}
 
     def drop_operator(self, name: str) -> None:
-        with self._tx() as db:
+        with self._tx(f"操作员未能删除 / operator {name} not dropped") as db:
             db.execute("DELETE FROM operators WHERE name = ?", (name,))
 
     # ------------------------------------------------------------ key/value
@@ -544,7 +323,7 @@ class EdgeStore:
         return json.loads(rows[0][0]) if rows else None
 
     def put(self, key: str, value: Any) -> None:
-        with self._tx() as db:
+        with self._tx(f"本地设置未能保存 / {key} not stored") as db:
             db.execute(
                 "INSERT INTO kv (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -31,7 +31,9 @@ from pydantic import ValidationError
 
 from edge.errors import ServerUnreachableError, SyncAuthError, SyncError
 from edge.logonce import OnceLog
-from edge.outbox.store import EdgeStore, OutboxEntry, now_ms
+from edge.outbox.queue import OutboxEntry
+from edge.outbox.schema import now_ms
+from edge.outbox.store import EdgeStore
 from edge.station.photos import PhotoStore
 from edge.sync.backoff import backoff_s
 from edge.sync.photos import PhotoUploader, lot_photos

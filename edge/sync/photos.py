@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from edge.logonce import OnceLog
-from edge.outbox.store import now_ms
+from edge.outbox.schema import now_ms
 from edge.station.photos import PhotoStore
 from edge.sync.backoff import backoff_s
 
