@@ -153,7 +153,9 @@ def simulate(
     from rich.console import Console
 
     from firmware_bridge.errors import MqttError
-    from firmware_bridge.simulate.station import DEFAULT_START, Event, StationSimulator
+    from firmware_bridge.simulate.day import DEFAULT_START
+    from firmware_bridge.simulate.publish import Event
+    from firmware_bridge.simulate.station import StationSimulator
     from gongfang.settings import EMBEDDED_MQTT, BridgeSettings
 
     _setup_logging(False)

@@ -1,161 +1,57 @@
 """A whole station's day, straight onto MQTT, in simulated time.
 
-Farmers arrive (exponential gaps) with 1–4 crates; each goes to the lane that frees up
-first. A visit is a scanner code (the farmer's id), then per crate a scale stream (empty,
-ramp, swinging, at rest, removal) and a camera frame while the crate is at rest. Cold
-rooms report climate every 10 s with the compressor cycling (a saw-tooth around 1 °C for
-strawberry rooms), and their doors open when crates are carried in. Scriptable faults:
-``compressor`` (it stops: the room warms towards ambient), ``silent-sensor`` (a probe stops
-reporting and its device goes offline), ``unsettled-scale`` (crates on the first lane never
-settle), ``garbled`` (some scale/climate payloads are corrupted), each optionally
-``@seconds`` into the run (e.g. ``compressor@600``).
+The day's script (:mod:`.day`): farmers arrive with 1–4 crates, each visit at the lane
+that frees up first, and scriptable faults. Here the devices turn it into messages: a
+visit is a scanner code (the farmer's id), then per crate a scale stream (empty, ramp,
+swinging, at rest, removal) and a camera frame (:mod:`.camera`) while the crate is at
+rest. Cold rooms report climate every 10 s with the compressor cycling (a saw-tooth
+around 1 °C for strawberry rooms), and their doors open when crates are carried in.
+Faults: ``compressor`` (it stops: the room warms towards ambient), ``silent-sensor`` (a
+probe stops reporting and its device goes offline), ``unsettled-scale`` (crates on the
+first lane never settle), ``garbled`` (some scale/climate payloads are corrupted), each
+optionally ``@seconds`` into the run (e.g. ``compressor@600``).
 
 Everything is generated from the seed in simulated time (``ts_ms`` from ``start``), so
 :meth:`StationSimulator.messages` is the same sequence on every run with the same
-arguments; :meth:`StationSimulator.run` publishes it, ``speed`` times faster than real
-time (``speed=0``: as fast as possible).
+arguments; :meth:`StationSimulator.run` publishes it (:mod:`.publish`), ``speed`` times
+faster than real time (``speed=0``: as fast as possible).
 """
 
 from __future__ import annotations
 
 import heapq
-import importlib
-import io
 import itertools
 import json
-import logging
-import math
 import random
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
+from firmware_bridge.simulate.camera import CrateCamera
+from firmware_bridge.simulate.day import (
+    CRATE_MS,
+    DEFAULT_START,
+    DIVISION_G,
+    SAMPLE_PERIOD_MS,
+    SCAN_LEAD_MS,
+    Crate,
+    Fault,
+    Visit,
+    plan_visits,
+)
 from firmware_bridge.simulate.profile import crate_weighing
+from firmware_bridge.simulate.publish import Event, SimulationSummary, publish_paced
 from gongfang.wire import Climate, Door, Product, ScaleReading, ScannerCode, Topics, utc_ms
 
-log = logging.getLogger(__name__)
-
-FaultKind = Literal["compressor", "silent-sensor", "unsettled-scale", "garbled"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("compressor", "silent-sensor", "unsettled-scale", "garbled")
-_FAULT_DEFAULT_AT_S: dict[str, float] = {
-    "compressor": 60.0,
-    "silent-sensor": 60.0,
-    "unsettled-scale": 0.0,
-    "garbled": 0.0,
-}
-#: 2026-01-15 08:00 Asia/Shanghai, mid strawberry season: seeded runs start here.
-DEFAULT_START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
 CLIMATE_PERIOD_MS = 10_000
 IDLE_PERIOD_MS = 1_000  # an idle indicator still streams zeros; once a second is enough
-SAMPLE_PERIOD_MS = 200
 AMBIENT_C = 12.0  # a Zhejiang winter day outside the cold room
-CRATE_TARE_G = 500  # the edge's default lane tare
-DIVISION_G = 10  # the platform scale's division
 OFFLINE_AFTER_MS = 5_000  # what a bridge's offline_after_s would take to notice
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    kind: FaultKind
-    at_s: float
-
-    @classmethod
-    def parse(cls, text: str) -> Fault:
-        """``kind`` or ``kind@seconds``."""
-        kind, _, at = text.partition("@")
-        if kind not in FAULT_KINDS:
-            raise ValueError(
-                f"未知故障 / unknown fault {kind!r}; choose from {', '.join(FAULT_KINDS)}"
-            )
-        try:
-            at_s = float(at) if at else _FAULT_DEFAULT_AT_S[kind]
-        except ValueError:
-            raise ValueError(f"故障时间必须是秒数 / fault time must be seconds: {text!r}") from None
-        return cls(kind, at_s)
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One message in simulated time."""
-
-    t_ms: int
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-    kind: str  # scale, scanner, camera, climate, door, device_status
-    garbled: bool = False  # a corrupted payload (the "garbled" fault)
-
-
-@dataclass(frozen=True, slots=True)
-class Crate:
-    gross_g: int
-    n_items: int
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    index: int
-    farmer: str
-    lane: str
-    room: str
-    arrive_ms: int
-    start_ms: int
-    crates: tuple[Crate, ...]
-
-    @property
-    def duration_ms(self) -> int:
-        return len(self.crates) * CRATE_MS + SCAN_LEAD_MS
-
-
-_FruitLabel = Literal["unripe", "turning", "ripe", "defect"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Quality:
-    """What a farmer's crates look like on camera (None: the renderer's full mix)."""
-
-    fruit: list[_FruitLabel] | None
-    diameter_mm: tuple[float, float]
-    leaves: list[str] | None
-
-
-_FAIR_CRATE: list[_FruitLabel] = ["ripe", "ripe", "ripe", "ripe", "ripe", "ripe", "ripe", "turning"]
-_QUALITY = {
-    "good": _Quality(["ripe"], (27.0, 38.0), ["clean"]),
-    "fair": _Quality(_FAIR_CRATE, (21.0, 36.0), ["clean", "clean", "spot"]),
-    "poor": _Quality(None, (16.0, 40.0), None),
-}
-
-SCAN_LEAD_MS = 2_000  # card scanned, then the first crate goes on
-_PHASES_MS = 1000 + 400 + 1400 + 2600 + 300 + 800  # profile.Phases() total
-CRATE_MS = _PHASES_MS + SAMPLE_PERIOD_MS
-
-
-@dataclass
-class SimulationSummary:
-    """What a run sent."""
-
-    station: str
-    seed: int
-    messages: int = 0
-    bytes: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
-    farmers: int = 0
-    crates: int = 0
-    gross_g: int = 0
-    simulated_s: float = 0.0
-    wall_s: float = 0.0
-    faults: list[str] = field(default_factory=list)
-    camera: str = "rendered"  # or "placeholder" when models.render is unavailable
-    garbled: int = 0
 
 
 _IDENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # what gongfang.wire.Ident allows in a topic
@@ -219,8 +115,15 @@ class StationSimulator:
         self.camera_size = camera_size
         self.camera = camera
         self.stop_event = threading.Event()
-        self._camera_mode: str | None = None
+        self._camera = CrateCamera(
+            seed=seed, product=self.product, size=camera_size, camera=camera
+        )
         self._visits: list[Visit] = []
+
+    @property
+    def _camera_mode(self) -> str | None:
+        """What the camera has sent so far (``None``, ``"rendered"``, ``"placeholder"``)."""
+        return self._camera.mode
 
     # -------------------------------------------------------------- schedule
 
@@ -229,48 +132,16 @@ class StationSimulator:
 
     def schedule(self, duration_s: float | None, n_farmers: int | None) -> tuple[list[Visit], int]:
         """The visits and the end of the run (ms after start)."""
-        rng = random.Random(f"{self.seed}:visits")
-        limit = (
-            n_farmers
-            if n_farmers is not None
-            else (None if duration_s is not None else len(self.farmers))
+        return plan_visits(
+            seed=self.seed,
+            farmers=self.farmers,
+            lanes=self.lanes,
+            rooms=self.rooms,
+            product=self.product,
+            mean_gap_ms=self.mean_gap_ms,
+            duration_s=duration_s,
+            n_farmers=n_farmers,
         )
-        horizon = duration_s * 1000 if duration_s is not None else math.inf
-        lane_free = dict.fromkeys(self.lanes, 0)
-        visits: list[Visit] = []
-        t = 5_000.0
-        for i in itertools.count():
-            if (limit is not None and i >= limit) or t >= horizon:
-                break
-            lane = min(self.lanes, key=lambda ln: (lane_free[ln], self.lanes.index(ln)))
-            begin = max(int(t), lane_free[lane])
-            crates = tuple(self._crate(rng) for _ in range(rng.randint(1, 4)))
-            visit = Visit(
-                index=i,
-                farmer=self.farmers[i % len(self.farmers)],
-                lane=lane,
-                room=self.rooms[i % len(self.rooms)],
-                arrive_ms=int(t),
-                start_ms=begin,
-                crates=crates,
-            )
-            visits.append(visit)
-            lane_free[lane] = begin + visit.duration_ms + 2_000
-            t += max(10_000.0, rng.expovariate(1 / self.mean_gap_ms))
-        if duration_s is not None:
-            end = int(duration_s * 1000)
-        else:
-            end = max((v.start_ms + v.duration_ms for v in visits), default=0) + 2_000
-        return visits, end
-
-    def _crate(self, rng: random.Random) -> Crate:
-        # Weights in whole scale divisions, so the scale shows exactly the crate's gross.
-        if self.product is Product.STRAWBERRY:
-            # A plastic crate (CRATE_TARE_G) of 3–8 kg of fruit; 6–14 fruit in the photo.
-            net_g = rng.randint(300, 800) * DIVISION_G
-            return Crate(CRATE_TARE_G + net_g, rng.randint(6, 14))
-        # A bundle of 箬叶 (5–20 kg) in the same crate; 3–6 leaves photographed.
-        return Crate(CRATE_TARE_G + rng.randint(500, 2000) * DIVISION_G, rng.randint(3, 6))
 
     # -------------------------------------------------------------- streams
 
@@ -342,7 +213,7 @@ class StationSimulator:
             t += IDLE_PERIOD_MS
 
     def _camera_event(self, t: int, lane: str, visit: Visit, k: int, crate: Crate) -> Event:
-        jpeg = self._photo(visit.index, k, crate.n_items, visit.farmer)
+        jpeg = self._camera.photo(visit.index, k, crate.n_items, visit.farmer)
         return Event(t, self.topics.camera_frame(lane), jpeg, 1, False, "camera")
 
     def _room_stream(self, room: str, visits: list[Visit], end_ms: int) -> Iterator[Event]:
@@ -407,49 +278,6 @@ class StationSimulator:
     def _devices(self) -> list[str]:
         return [f"scale-{ln}" for ln in self.lanes] + [f"probe-{r}" for r in self.rooms]
 
-    # -------------------------------------------------------------- camera
-
-    def _quality(self, farmer: str) -> str:
-        """The farmer's usual crate quality: most bring good produce, a few do not."""
-        return random.Random(f"{self.seed}:quality:{farmer}").choices(
-            list(_QUALITY), weights=[0.5, 0.35, 0.15]
-        )[0]
-
-    def _photo(self, visit_index: int, crate_index: int, n_items: int, farmer: str) -> bytes:
-        import numpy as np
-
-        rng = np.random.default_rng([self.seed, visit_index, crate_index])
-        quality = _QUALITY[self._quality(farmer)]
-        try:
-            if self.camera == "placeholder":
-                raise RuntimeError("placeholder camera requested")
-            # Imported by name: the renderers live in models/ and are optional at run time.
-            if self.product is Product.STRAWBERRY:
-                render = importlib.import_module("models.render.strawberry").render_table_photo
-                photo = render(
-                    rng,
-                    n_fruit=n_items,
-                    size=self.camera_size,
-                    labels=quality.fruit,
-                    diameter_mm=quality.diameter_mm,
-                )
-            else:
-                render = importlib.import_module("models.render.ruoye").render_leaf_photo
-                photo = render(rng, n_leaves=n_items, kinds=quality.leaves)
-            self._camera_mode = self._camera_mode or "rendered"
-            return bytes(photo.jpeg(85))
-        except Exception as exc:  # renderer missing or failing: the day goes on without it
-            if self._camera_mode != "placeholder" and self.camera == "render":
-                log.warning(
-                    "渲染模块不可用，相机发送占位图 / models.render unavailable (%s): "
-                    "camera frames are PLACEHOLDER images",
-                    exc,
-                )
-            self._camera_mode = "placeholder"
-            return placeholder_jpeg(
-                rng, self.camera_size, f"PLACEHOLDER {visit_index}/{crate_index}"
-            )
-
     # -------------------------------------------------------------- the run
 
     def events(
@@ -488,72 +316,26 @@ class StationSimulator:
         on_event: Callable[[Event], None] | None = None,
     ) -> SimulationSummary:
         """Publish the run to ``mqtt_url``, paced by ``speed``; stops early on ``stop_event``."""
-        from firmware_bridge.transports.mqtt import MqttPublisher
-
         summary = SimulationSummary(
             self.station, self.seed, faults=[f"{f.kind}@{f.at_s:g}" for f in self.faults]
         )
-        publisher = MqttPublisher(
-            self.mqtt_url, client_id=f"gf-sim-{self.station}-{self.seed}-{time.time_ns() % 10**6}"
+        last_t = publish_paced(
+            self.events(duration_s, n_farmers),
+            mqtt_url=self.mqtt_url,
+            client_id=f"gf-sim-{self.station}-{self.seed}-{time.time_ns() % 10**6}",
+            speed=self.speed,
+            stop_event=self.stop_event,
+            summary=summary,
+            on_event=on_event,
         )
-        publisher.start(wait_s=10)
-        wall0 = time.monotonic()
-        pending: list[Any] = []
-        last_t = 0
-        try:
-            for ev in self.events(duration_s, n_farmers):
-                if self.speed > 0:
-                    due = wall0 + ev.t_ms / 1000 / self.speed
-                    delay = due - time.monotonic()
-                    if delay > 0 and self.stop_event.wait(delay):
-                        break
-                if self.stop_event.is_set():
-                    break
-                info = publisher.publish(ev.topic, ev.payload, qos=ev.qos, retain=ev.retain)
-                if ev.qos:
-                    pending.append(info)
-                    if len(pending) > 1000:
-                        pending = [p for p in pending if not p.is_published()]
-                self._count(summary, ev)
-                last_t = ev.t_ms
-                if on_event is not None:
-                    on_event(ev)
-            for info in pending:
-                if not info.is_published():
-                    info.wait_for_publish(5)
-        finally:
-            publisher.stop()
         visits = [v for v in self._visits if v.start_ms <= last_t]
         summary.farmers = len(visits)
         summary.crates = sum(len(v.crates) for v in visits)
         summary.gross_g = sum(c.gross_g for v in visits for c in v.crates)
-        summary.simulated_s = last_t / 1000
-        summary.wall_s = time.monotonic() - wall0
         summary.camera = self._camera_mode or "none"
         return summary
-
-    def _count(self, summary: SimulationSummary, ev: Event) -> None:
-        summary.messages += 1
-        summary.bytes += len(ev.payload)
-        summary.by_kind[ev.kind] += 1
-        summary.garbled += ev.garbled
 
 
 def _keyed(i: int, stream: Iterator[Event]) -> Iterator[tuple[tuple[int, int, int], Event]]:
     for n, ev in enumerate(stream):
         yield (ev.t_ms, i, n), ev
-
-
-def placeholder_jpeg(rng: Any, size: tuple[int, int], text: str) -> bytes:
-    """A plain generated JPEG, visibly marked PLACEHOLDER (no renderer available)."""
-    from PIL import Image, ImageDraw
-
-    w, h = size
-    shade = int(rng.integers(200, 240))
-    img = Image.new("RGB", (w, h), (shade, shade, shade))
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((20, 20, w - 20, h - 20), outline=(200, 0, 0), width=8)
-    draw.text((40, 40), text, fill=(200, 0, 0))
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=80)
-    return buf.getvalue()

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from firmware_bridge.simulate.station import Fault, StationSimulator
+from firmware_bridge.simulate.day import Fault
+from firmware_bridge.simulate.station import StationSimulator
 from gongfang.cli import app
 from gongfang.wire import PayloadError, TopicKind, parse_payload
 from tests.firmware_bridge.watch import Watcher
