@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from edge.coldchain import PROFILES, ColdChainMonitor
-from edge.mqtt.client import Inbound, MqttLink
+from edge.mqtt.client import MqttLink
+from edge.mqtt.models import Inbound
 from gongfang import wire
 from tests.services import Mosquitto
 

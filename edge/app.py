@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from edge.coldchain import PROFILES, AlarmEvent, ColdChainMonitor
 from edge.logonce import OnceLog
 from edge.memory import tune_allocator
-from edge.mqtt.client import Inbound, MqttLink
+from edge.mqtt.client import MqttLink
+from edge.mqtt.models import Inbound
 from edge.outbox.schema import now_ms
 from edge.outbox.store import EdgeStore
 from edge.station.directory import Directory

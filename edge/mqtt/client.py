@@ -50,8 +50,6 @@ from edge.mqtt.ratelog import RateLimitedLog
 from gongfang import wire
 from gongfang.mqtt_setup import MqttEndpoint
 
-__all__ = ["Inbound", "LinkStats", "MqttLink"]
-
 log = logging.getLogger(__name__)
 
 _UNSUPPORTED_PROTOCOL = (1, 132)  # CONNACK codes of 3.1.1 and 5 for "protocol version"

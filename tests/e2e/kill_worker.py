@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from edge.app import EdgeNode
-from edge.mqtt.client import Inbound
+from edge.mqtt.models import Inbound
 from gongfang import wire
 from gongfang.settings import EdgeLane, EdgeSettings
 from tests.e2e.scale_stream import ScaleStream

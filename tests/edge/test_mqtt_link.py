@@ -16,7 +16,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge.mqtt.client import Inbound, MqttLink
+from edge.mqtt.client import MqttLink
+from edge.mqtt.models import Inbound
 from gongfang import wire
 from gongfang.embedded_broker import EmbeddedBroker
 from tests.services import Mosquitto
