@@ -46,15 +46,39 @@ def draw_marker(img: np.ndarray, marker: Marker | None) -> None:
         cv2.polylines(img, [np.round(marker.corners).astype(np.int32)], True, (255, 0, 255), 2)
 
 
+LESION_BGR = (255, 0, 255)  # rot and mould, outlined or tinted in magenta
+
+
+def _tint(img: np.ndarray, mask: np.ndarray) -> None:
+    """Blend the lesion colour over ``mask`` (bool, image size), in place."""
+    if mask.any():
+        img[mask] = (0.45 * img[mask] + 0.55 * np.array(LESION_BGR)).astype(np.uint8)
+
+
+def _unpad(square_mask: np.ndarray, h: int, w: int) -> np.ndarray:
+    """A mask on the classifier's padded square of an h×w crop, back on the crop."""
+    side = max(h, w)
+    big = cv2.resize(square_mask.astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST)
+    a = abs(h - w) // 2  # pad_to_square centres the crop
+    return big[a : a + h, :w] > 0 if h < w else big[:h, a : a + w] > 0
+
+
 def draw_fruit(
-    image_bgr: np.ndarray, res: dict[str, Any], contours: list[np.ndarray], marker: Marker | None
+    image_bgr: np.ndarray,
+    res: dict[str, Any],
+    contours: list[np.ndarray],
+    marker: Marker | None,
+    lesions: list[tuple[np.ndarray, ...]] | None = None,
 ) -> np.ndarray:
-    """Fruit outlines coloured by grade, with diameter, white share and label."""
+    """Fruit outlines coloured by grade, lesion areas outlined in magenta, with diameter,
+    white and lesion shares and label."""
     img = image_bgr.copy()
     s = _scale(img)
     draw_marker(img, marker)
-    for item, cnt in zip(res["items"], contours, strict=True):
+    for k, (item, cnt) in enumerate(zip(res["items"], contours, strict=True)):
         col = GRADE_BGR[item["grade"]]
+        if lesions is not None and lesions[k]:
+            cv2.drawContours(img, list(lesions[k]), -1, LESION_BGR, 1, cv2.LINE_AA)
         cv2.drawContours(img, [cnt], -1, col, 2, cv2.LINE_AA)
         x, y = (int(v) for v in item["center_px"])
         d = item["diameter_mm"]
@@ -62,7 +86,7 @@ def draw_fruit(
         _text(img, f"{item['grade']} {item['label']}", (x - 40, y - 8), col, 0.5 * s)
         _text(
             img,
-            f"{size} w{item['white_fraction'] * 100:.0f}%",
+            f"{size} w{item['white_fraction'] * 100:.0f}% les{item.get('lesion_pct', 0):.0f}%",
             (x - 40, y + int(16 * s)),
             col,
             0.5 * s,
@@ -71,9 +95,15 @@ def draw_fruit(
     return img
 
 
-def draw_single(image_bgr: np.ndarray, res: dict[str, Any]) -> np.ndarray:
-    """A single-fruit crop, enlarged so the text fits, with its grade and label."""
+def draw_single(
+    image_bgr: np.ndarray, res: dict[str, Any], lesion: np.ndarray | None = None
+) -> np.ndarray:
+    """A single-fruit crop, enlarged so the text fits, with its grade and label; the
+    lesion area (a mask on the classifier's padded square of the crop) tinted."""
     img = image_bgr
+    if lesion is not None:
+        img = img.copy()
+        _tint(img, _unpad(lesion, *img.shape[:2]))
     if max(img.shape[:2]) < 320:
         k = 320 / max(img.shape[:2])
         img = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
@@ -83,6 +113,8 @@ def draw_single(image_bgr: np.ndarray, res: dict[str, Any]) -> np.ndarray:
     cv2.rectangle(img, (1, 1), (img.shape[1] - 2, img.shape[0] - 2), col, 3)
     _text(img, f"{item['grade']} {item['label']}", (8, 24), col, 0.6)
     _text(img, f"white {item['white_fraction'] * 100:.0f}%", (8, 48), col, 0.6)
+    if "lesion_pct" in item:
+        _text(img, f"lesion {item['lesion_pct']:.0f}%", (8, 72), col, 0.6)
     return img
 
 

@@ -28,22 +28,30 @@ class StrawberryGrader(Grader):
     crop_margin = 0.1
 
     def _grade_singles(self, images_bgr: list[np.ndarray]) -> list[dict[str, Any]] | None:
-        from edge.grading.strawberry import single_white_fractions
+        from edge.grading.lesion import crop_lesions
+        from edge.grading.strawberry import single_white_fractions, small_crops
 
         # one resize per crop, no colour copy: the classifier's BGR square serves the
-        # white fraction too, and the blob maker swaps to RGB on the way
+        # white and lesion figures too, and the blob maker swaps to RGB on the way
         squares = self.classifier.squares(images_bgr)
         probs = self.classifier.run(self.classifier.normalise(squares, bgr=True))
-        whites = single_white_fractions(squares)
+        lab, hsv = small_crops(squares)
+        whites = single_white_fractions(lab, hsv)
+        lesions = crop_lesions(lab, hsv).pct
         return [
-            self._single_result(img, row, white)
-            for img, white, row in zip(images_bgr, whites, probs, strict=True)
+            self._single_result(img, row, white, les)
+            for img, white, les, row in zip(images_bgr, whites, lesions, probs, strict=True)
         ]
 
-    def _single_result(self, img: np.ndarray, row: np.ndarray, white: float) -> dict[str, Any]:
-        label, probs = self._probs(row)
-        white = round(white, 4)
-        grade = rules.strawberry_fruit_grade(label=label, white_fraction=white, diameter_mm=None)
+    def _single_result(
+        self, img: np.ndarray, row: np.ndarray, white: float, lesion_pct: float
+    ) -> dict[str, Any]:
+        model_label, probs = self._probs(row)
+        white, les = round(white, 4), round(lesion_pct, 1)
+        label = rules.strawberry_label(model_label, les)
+        grade = rules.strawberry_fruit_grade(
+            label=label, white_fraction=white, diameter_mm=None, lesion_pct=les
+        )
         h, w = img.shape[:2]
         item = {
             "label": label,
@@ -52,9 +60,18 @@ class StrawberryGrader(Grader):
             "center_px": [round(w / 2, 1), round(h / 2, 1)],
             "diameter_mm": None,
             "white_fraction": white,
+            "lesion_pct": les,
         }
         lot = rules.strawberry_lot_grade([grade], defects=int(label == "defect"))
         return self._envelope(None, [item], lot, ["single", "size_unknown"])
+
+    def _single_lesion(self, image_bgr: np.ndarray) -> np.ndarray:
+        """The lesion mask of a single-fruit crop, on its padded classifier square."""
+        from edge.grading.lesion import crop_lesions
+        from edge.grading.strawberry import small_crops
+
+        found = crop_lesions(*small_crops(self.classifier.squares([image_bgr])))
+        return np.asarray(found.lesion[0])
 
     def _annotated(
         self, image_bgr: np.ndarray, *, single: bool, draw: bool = False
@@ -66,7 +83,9 @@ class StrawberryGrader(Grader):
             if singles is None:  # pragma: no cover - strawberries always batch singles
                 raise GradingError("single-fruit grading unavailable")
             res = singles[0]
-            return res, annotate.draw_single(image_bgr, res) if draw else None
+            if not draw:
+                return res, None
+            return res, annotate.draw_single(image_bgr, res, self._single_lesion(image_bgr))
         res, drawn, _ = self._table(image_bgr, draw=draw)
         return res, drawn
 
@@ -90,11 +109,12 @@ class StrawberryGrader(Grader):
         grades: list[rules.Grade] = []
         defects = 0
         for f, row in zip(found.fruit, probs, strict=True):
-            label, p = self._probs(row)
-            white = round(f.white_fraction, 4)
+            model_label, p = self._probs(row)
+            white, les = round(f.white_fraction, 4), round(f.lesion_pct, 1)
+            label = rules.strawberry_label(model_label, les)
             diam = None if marker is None else round(f.diameter_px * marker.mm_per_px, 1)
             grade = rules.strawberry_fruit_grade(
-                label=label, white_fraction=white, diameter_mm=diam
+                label=label, white_fraction=white, diameter_mm=diam, lesion_pct=les
             )
             grades.append(grade)
             defects += label == "defect"
@@ -106,6 +126,7 @@ class StrawberryGrader(Grader):
                     "center_px": [round(f.center_px[0], 1), round(f.center_px[1], 1)],
                     "diameter_mm": diam,
                     "white_fraction": white,
+                    "lesion_pct": les,
                 }
             )
         flags: list[str] = []
@@ -121,7 +142,13 @@ class StrawberryGrader(Grader):
         res = self._envelope(marker, items, lot, flags)
         drawn = None
         if draw:
-            drawn = annotate.draw_fruit(image_bgr, res, [f.contour for f in found.fruit], marker)
+            drawn = annotate.draw_fruit(
+                image_bgr,
+                res,
+                [f.contour for f in found.fruit],
+                marker,
+                [f.lesion_outlines for f in found.fruit],
+            )
         return res, drawn, crops
 
 

@@ -22,6 +22,10 @@ STRAWBERRY_CLASS_I_WHITE = Fraction(1, 10)
 STRAWBERRY_CLASS_II_WHITE = Fraction(1, 5)
 STRAWBERRY_EXTRA_MIN_MM = 25
 STRAWBERRY_MIN_MM = 18
+# above this lesion_pct (rot or mould, % of the fruit's surface, edge.grading.lesion) a
+# fruit is ``defect`` whatever the classifier says; chosen on training photos only by
+# ``python -m models.strawberry.lesion_threshold`` (its reasoning: models/strawberry/LESION.md)
+STRAWBERRY_LESION_DEFECT_PCT = 15.5
 
 
 def _le(x: float, limit: Fraction) -> bool:
@@ -34,11 +38,18 @@ def _le(x: float, limit: Fraction) -> bool:
     return Fraction(repr(float(x))) <= limit
 
 
+def strawberry_label(model_label: str, lesion_pct: float) -> str:
+    """The fruit's label: the classifier's, or ``defect`` when the measured lesion share
+    is above :data:`STRAWBERRY_LESION_DEFECT_PCT` (rot the model did not see)."""
+    return "defect" if lesion_pct > STRAWBERRY_LESION_DEFECT_PCT else model_label
+
+
 def strawberry_fruit_grade(
-    *, label: str, white_fraction: float, diameter_mm: float | None
+    *, label: str, white_fraction: float, diameter_mm: float | None, lesion_pct: float = 0.0
 ) -> Grade:
-    """One fruit's grade from the model label, white fraction (0..1) and diameter."""
-    if label == "defect":
+    """One fruit's grade from the model label, white fraction (0..1), diameter and lesion
+    share (0..100; above the threshold the fruit is a defect)."""
+    if strawberry_label(label, lesion_pct) == "defect":
         return Grade.REJECT
 
     def size_ok(minimum: float) -> bool:

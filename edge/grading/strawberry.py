@@ -7,6 +7,7 @@ white fraction. Pure OpenCV/numpy; classification and grading happen in ``api``.
 - Touching fruit are split by watershed on the distance transform.
 - Fruit touching the frame edge or the marker are skipped (counted in the flags).
 - Diameter: the widest chord of the body perpendicular to its long axis (second moments).
+- Lesions (rot, mould): the colour rule of ``lesion`` over the body (calyx cut).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edge.grading import lesion
 from edge.grading.background import Scene, analyse
 from edge.grading.marker import Marker
 
@@ -50,6 +52,8 @@ class FruitMeasure:
     bbox: tuple[int, int, int, int]  # x, y, w, h of body + calyx
     contour: np.ndarray  # body outline (px)
     split: bool  # separated from a touching neighbour
+    lesion_pct: float = 0.0  # share of the body that is rot or mould, 0..100
+    lesion_outlines: tuple[np.ndarray, ...] = ()  # outlines of the lesion areas (px)
 
 
 @dataclass(frozen=True)
@@ -300,6 +304,10 @@ def scan(image_bgr: np.ndarray, marker: Marker | None, scene: Scene | None = Non
                 int(cx_.max() - cx_.min() + 1),
                 int(cy_.max() - cy_.min() + 1),
             )
+            les_pct, les = lesion.lesion_pct(roi_lab, part)
+            les_cnts, _ = cv2.findContours(
+                les.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+            )
             fruit.append(
                 FruitMeasure(
                     center_px=(float(xs.mean() + xa), float(ys.mean() + ya)),
@@ -309,6 +317,8 @@ def scan(image_bgr: np.ndarray, marker: Marker | None, scene: Scene | None = Non
                     bbox=bbox,
                     contour=contour,
                     split=was_split,
+                    lesion_pct=les_pct,
+                    lesion_outlines=tuple(c + np.array([xa, ya], np.int32) for c in les_cnts),
                 )
             )
     fruit.sort(key=lambda f: (round(f.center_px[1] / 50), f.center_px[0]))
@@ -320,18 +330,26 @@ _LAB8_SCALE = np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
 _LAB8_SHIFT = np.array([0.0, 128.0, 128.0], np.float32)
 
 
-def single_white_fractions(squares_bgr: list[np.ndarray]) -> list[float]:
-    """White fractions of one-fruit crops, already squared for the classifier (so a lane
-    crop is resized once more only, to 32 px): fruit is what differs from the crop's
-    border colour; colour conversions run over the whole batch at once."""
-    if not squares_bgr:
-        return []
+def small_crops(squares_bgr: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One-fruit crops, already squared for the classifier, at 32 px as float Lab and uint8
+    HSV ``[n, 32, 32, 3]`` (so a lane crop is resized once more only; colour conversions
+    are per pixel, so one call converts the whole batch)."""
     n, k = len(squares_bgr), _SINGLE_PX
+    if not n:
+        return np.zeros((0, k, k, 3), np.float32), np.zeros((0, k, k, 3), np.uint8)
     small = np.stack([cv2.resize(sq, (k, k), interpolation=cv2.INTER_AREA) for sq in squares_bgr])
-    tall = small.reshape(n * k, k, 3)  # colour conversions are per pixel: one call for all
+    tall = small.reshape(n * k, k, 3)
     lab = cv2.cvtColor(tall, cv2.COLOR_BGR2Lab).astype(np.float32) * _LAB8_SCALE - _LAB8_SHIFT
-    lab = lab.reshape(n, k, k, 3)
-    hsv = cv2.cvtColor(tall, cv2.COLOR_BGR2HSV).reshape(n, k, k, 3)
+    hsv = cv2.cvtColor(tall, cv2.COLOR_BGR2HSV)
+    return lab.reshape(n, k, k, 3), hsv.reshape(n, k, k, 3)
+
+
+def single_white_fractions(lab: np.ndarray, hsv: np.ndarray) -> list[float]:
+    """White fractions of one-fruit crops (:func:`small_crops`): fruit is what differs from
+    the crop's border colour."""
+    n = lab.shape[0]
+    if not n:
+        return []
     border = np.concatenate([lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]], axis=1)
     bg = np.median(border, axis=1)  # (n, 3)
     d = lab - bg[:, None, None, :]

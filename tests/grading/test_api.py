@@ -18,6 +18,7 @@ from models.render.strawberry import render_single_fruit, render_table_photo
 
 REPO = Path(__file__).resolve().parents[2]
 ITEM_KEYS = {"label", "probs", "grade", "center_px", "diameter_mm", "white_fraction"}
+STRAWBERRY_KEYS = ITEM_KEYS | {"lesion_pct"}
 LEAF_KEYS = ITEM_KEYS | {"length_mm", "width_mm", "holes", "tears", "spot_pct", "yellow_pct"}
 GRADES = {"extra", "class_i", "class_ii", "reject"}
 
@@ -44,7 +45,8 @@ def test_strawberry_table_photo() -> None:
     assert len(res["items"]) == len(photo.items) >= 4  # the renderer may fit fewer than 6
     assert res["lot_grade"] in GRADES
     for item in res["items"]:
-        assert set(item) == ITEM_KEYS
+        assert set(item) == STRAWBERRY_KEYS
+        assert 0.0 <= item["lesion_pct"] <= 100.0
         assert 10 < item["diameter_mm"] < 45
 
 
