@@ -13,7 +13,7 @@ import numpy as np
 
 from models.common.preprocess import square_resize
 from models.strawberry.augment import table_mask
-from models.strawberry.dataset import BRIX, OCCLUDED, RISEHOLME, Record, read_rgb
+from models.strawberry.dataset import AFZAAL, BRIX, OCCLUDED, RISEHOLME, Record, read_rgb
 from models.strawberry.recipe import DEFECT
 
 # Share of each (set, label) stratum in a training epoch: balances classes and sets.
@@ -58,11 +58,15 @@ def subset(a: Arrays, idx: np.ndarray) -> Arrays:
     return Arrays(a.images[idx], a.labels[idx], a.sources[idx], [a.masks[i] for i in idx])
 
 
-def draw_plan(tr: Arrays, n: int, rng: np.random.Generator, defect_share: float) -> np.ndarray:
+def draw_plan(
+    tr: Arrays, n: int, rng: np.random.Generator, defect_share: float, afzaal_share: float = 0.0
+) -> np.ndarray:
     """Indices for one epoch, drawn with replacement by stratum share."""
     idx = np.arange(len(tr.labels))
     w = np.zeros(len(idx))
     shares = DRAW_SHARE | {(RISEHOLME, DEFECT): defect_share}
+    if afzaal_share > 0:
+        shares[(AFZAAL, DEFECT)] = afzaal_share
     for (src, lab), share in shares.items():
         sel = (tr.sources == src) & (tr.labels == lab)
         if sel.any():

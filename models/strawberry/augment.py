@@ -116,19 +116,29 @@ def geometric(
     return out
 
 
-def photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Brightness, contrast, saturation, a tiny hue shift, blur, noise and JPEG loss."""
+# (brightness gain, offset, contrast, saturation, white balance) ranges of the colour jitter;
+# the strong one stands in for other cameras and light (greenhouse, hand-held, station lamps)
+JITTER = ((0.75, 1.25), 15.0, (0.8, 1.2), (0.8, 1.2), 0.06)
+STRONG_JITTER = ((0.6, 1.4), 25.0, (0.7, 1.3), (0.65, 1.35), 0.12)
+
+
+def photometric(img: np.ndarray, rng: np.random.Generator, strong: bool = False) -> np.ndarray:
+    """Brightness, contrast, saturation, a tiny hue shift, blur, noise and JPEG loss.
+
+    ``strong`` widens every colour range but the hue's (hue stays the ripeness cue).
+    """
+    gain, offset, contrast, sat, wb = STRONG_JITTER if strong else JITTER
     x: np.ndarray = img.astype(np.float32)
-    x = x * rng.uniform(0.75, 1.25) + rng.uniform(-15, 15)
+    x = x * rng.uniform(*gain) + rng.uniform(-offset, offset)
     mean = x.mean()
-    x = (x - mean) * rng.uniform(0.8, 1.2) + mean
+    x = (x - mean) * rng.uniform(*contrast) + mean
     x = np.clip(x, 0, 255).astype(np.uint8)
     if rng.random() < 0.8:
         hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV).astype(np.float32)
         hsv[..., 0] = (hsv[..., 0] + rng.uniform(-3, 3)) % 180  # ±6°: keeps the red/white cue
-        hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.8, 1.2), 0, 255)
+        hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(*sat), 0, 255)
         x = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
-    x = x * (1 + rng.uniform(-0.06, 0.06, 3)).astype(np.float32)  # white balance
+    x = x * (1 + rng.uniform(-wb, wb, 3)).astype(np.float32)  # white balance
     if rng.random() < 0.3:
         x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.2))
     if rng.random() < 0.3:
@@ -150,6 +160,7 @@ def augment(
     size: int,
     rng: np.random.Generator,
     p_swap: float = 0.5,
+    p_strong: float = 0.0,
 ) -> np.ndarray:
     """One training view of ``img`` (WORK × WORK uint8 RGB). ``mask`` set = table photo.
 
@@ -173,4 +184,6 @@ def augment(
         canvas = np.rot90(img, int(rng.integers(4))).astype(np.float32)
         geo = (15, (1.0, 1.15), cv2.BORDER_REFLECT_101)
     out = geometric(np.clip(canvas, 0, 255).astype(np.uint8), size, rng, *geo)
-    return photometric(np.ascontiguousarray(out), rng)
+    # no draw when off: a recipe without it consumes the generator as before (same bytes)
+    strong = p_strong > 0 and rng.random() < p_strong
+    return photometric(np.ascontiguousarray(out), rng, strong)

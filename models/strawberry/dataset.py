@@ -20,6 +20,7 @@ from models.strawberry import LABELS
 
 RISEHOLME = "riseholme"
 BRIX = "brix"
+AFZAAL = "afzaal"  # diseased fruit of afzaal-2021-defects (all ``defect``; afzaal.py)
 OCCLUDED = -1  # healthy but partly hidden fruit: "not defect", ripeness unknown
 
 RISEHOLME_DIRS = {"unripe": 0, "ripe": 2, "anomalous": 3, "occluded": OCCLUDED}

@@ -106,6 +106,28 @@ def score(y_true: np.ndarray, probs: np.ndarray, source: np.ndarray) -> dict[str
     return out
 
 
+def defect_recall_by_group(probs: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
+    """Defect recall of crops that are all defects (the afzaal diseased fruit): overall and
+    per group (disease), with the counts."""
+    called = probs.argmax(1) == DEFECT
+    per = {
+        str(g): {
+            "recall": round(float(called[groups == g].mean()), 4),
+            "n": int((groups == g).sum()),
+        }
+        for g in sorted(set(groups.tolist()))
+    }
+    return {"recall": round(float(called.mean()), 4) if len(called) else 0.0, "n": len(called)} | {
+        "per_disease": per
+    }
+
+
+def brix_called_defect(probs: np.ndarray, y: np.ndarray, source: np.ndarray) -> float:
+    """Fraction of the healthy brix table fruit (all of them) that ``probs`` calls defect."""
+    sel = (source == BRIX) & (y >= 0)
+    return round(float((probs[sel].argmax(1) == DEFECT).mean()), 4) if sel.any() else 0.0
+
+
 def evaluate_records(
     recs: Sequence[Record], data_dir: Path, clf: Classifier | None = None
 ) -> dict[str, Any]:

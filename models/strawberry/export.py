@@ -17,7 +17,12 @@ from models.common.onnx_export import OPSET, export_probs
 from models.common.preprocess import RESIZE_RULE
 from models.strawberry import LABELS
 from models.strawberry.dataset import Record, files_hash, read_rgb
-from models.strawberry.evaluate import Classifier, score
+from models.strawberry.evaluate import (
+    Classifier,
+    brix_called_defect,
+    defect_recall_by_group,
+    score,
+)
 from models.strawberry.recipe import Recipe
 
 if TYPE_CHECKING:
@@ -49,6 +54,50 @@ TRAINING_DATA = [
         "licence": "no licence file; research use",
     },
 ]
+
+
+AFZAAL_DATA = {
+    "name": "afzaal-2021-defects",
+    "path": "strawberry/afzaal-2021-defects",
+    "source": (
+        "U. Afzaal, B. Bhattarai, Y. R. Pandeya, J. Lee, 'An Instance Segmentation Model for "
+        "Strawberry Diseases Based on Mask R-CNN', Sensors 21(19) 6565, 2021 (its Strawberry "
+        "Disease Detection Dataset), cropped per fruit"
+    ),
+    "use": (
+        "anthracnose fruit rot, gray mould, powdery mildew (fruit) = defect; the train pool "
+        "of models.strawberry.afzaal's split by source photo (its test side only scored)"
+    ),
+    "licence": "as the dataset publishes it; research use",
+}
+
+
+def afzaal_summary(data_dir: Path) -> dict[str, Any]:
+    """The afzaal split: rule, crops and photos per side and disease, hashes, test files."""
+    from models.strawberry.afzaal import DISEASES, afzaal_split
+
+    split, hashes = afzaal_split(data_dir)
+    return {
+        "rule": (
+            "models.strawberry.afzaal.split_crops: source photos per disease sorted, shuffled "
+            "with random.Random(0), round(30%) to test; crops follow their photo"
+        ),
+        "counts": {
+            s: {d: sum(c.disease == d for c in v) for d in DISEASES} for s, v in split.items()
+        },
+        "photos": {s: len({c.source_image for c in v}) for s, v in split.items()},
+        "sha256": hashes,
+        "test_files": [c.file for c in split["test"]],
+    }
+
+
+def afzaal_test(clf: Classifier, data_dir: Path) -> dict[str, Any]:
+    """The classifier's defect recall on the afzaal test crops, overall and per disease."""
+    from models.strawberry.afzaal import load_crops, split_crops
+
+    test = split_crops(load_crops(data_dir))["test"]
+    probs = clf.predict([read_rgb(data_dir / c.file) for c in test])
+    return defect_recall_by_group(probs, np.array([c.disease for c in test]))
 
 
 def export_onnx(
@@ -146,13 +195,15 @@ def export_all(
             ),
         },
         "opset": OPSET,
-        "training_data": TRAINING_DATA,
+        "training_data": TRAINING_DATA + ([AFZAAL_DATA] if recipe.afzaal_share > 0 else []),
         "split": split_summary(splits, seed),
         "recipe": {k: v for k, v in dataclasses.asdict(recipe).items() if k != "extra"}
         | recipe.extra,
         "training": {k: v for k, v in info.items() if k != "history"} | checks,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if recipe.afzaal_share > 0:
+        meta["afzaal_split"] = afzaal_summary(data_dir)
     meta_path = out_dir / "metadata.json"
     meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if not final:
@@ -164,6 +215,9 @@ def export_all(
     src = np.array([r.source for r in recs])
     m = score(y, probs, src)
     meta["test_metrics"] = m
+    m["brix_called_defect"] = brix_called_defect(probs, y, src)
+    if recipe.afzaal_share > 0:
+        meta["test_metrics_afzaal"] = afzaal_test(clf, data_dir)
     meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     plot_confusion(m, out_dir / "confusion.png")
     (out_dir / "MODEL_CARD.md").write_text(

@@ -14,7 +14,7 @@ import numpy as np
 from models.strawberry import LABELS
 from models.strawberry.arrays import Arrays, draw_plan
 from models.strawberry.augment import augment
-from models.strawberry.dataset import RISEHOLME
+from models.strawberry.dataset import AFZAAL, RISEHOLME
 from models.strawberry.recipe import DEFECT, Recipe
 
 Progress = Callable[[int, int, str], None]
@@ -96,7 +96,9 @@ def train_member(
     torch.manual_seed(member_seed)
     rng = np.random.default_rng(member_seed)
     t0 = time.monotonic()
-    donors = tr.images[tr.sources == RISEHOLME]
+    # field backgrounds for table fruit: Riseholme crops, and the afzaal photos' greenhouse
+    # and hand-held surroundings when they are in the pool
+    donors = tr.images[(tr.sources == RISEHOLME) | (tr.sources == AFZAAL)]
     mean = torch.tensor(rcp.mean).view(1, 3, 1, 1)
     std = torch.tensor(rcp.std).view(1, 3, 1, 1)
     fmt = torch.channels_last  # about a third faster on CPU for this net
@@ -117,7 +119,7 @@ def train_member(
     history: list[dict[str, float]] = []
     for ep in range(rcp.epochs):
         net.train()
-        plan = draw_plan(tr, rcp.draws_per_epoch, rng, rcp.defect_share)
+        plan = draw_plan(tr, rcp.draws_per_epoch, rng, rcp.defect_share, rcp.afzaal_share)
         losses = []
         for i in range(0, len(plan) - rcp.batch + 1, rcp.batch):
             ids = plan[i : i + rcp.batch]
@@ -130,6 +132,7 @@ def train_member(
                         rcp.size,
                         rng,
                         rcp.p_swap,
+                        rcp.strong_colour,
                     )
                     for j in ids
                 ]

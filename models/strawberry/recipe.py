@@ -41,6 +41,11 @@ class Recipe:
     lite_lr: float = 1e-3
     # average each crop with its mirror image (out-of-fold logits and the shipped graph)
     flip: bool = True
+    # draw share of the afzaal-2021 diseased crops (their train pool, as ``defect``); 0 leaves
+    # them out of training and calibration
+    afzaal_share: float = 0.0
+    # probability that a view gets the strong colour jitter (augment.photometric)
+    strong_colour: float = 0.0
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD

@@ -15,18 +15,20 @@ from typing import Any
 import numpy as np
 
 from models.strawberry import LABELS
+from models.strawberry.afzaal_pool import afzaal_folds, diseases
 from models.strawberry.arrays import decode, subset
 from models.strawberry.augment import WORK
 from models.strawberry.background_check import background_check, brief_metrics, swap_backgrounds
 from models.strawberry.calibrate import calibrate, softmax
 from models.strawberry.dataset import (
+    AFZAAL,
     Record,
     default_data_dir,
     kfold,
     load_records,
     split_records,
 )
-from models.strawberry.evaluate import score
+from models.strawberry.evaluate import brix_called_defect, defect_recall_by_group, score
 from models.strawberry.export import export_all
 from models.strawberry.members import Progress, build_model, logits, train_model
 from models.strawberry.recipe import Recipe
@@ -68,6 +70,11 @@ def train(
     splits = split_records(load_records(data_dir), seed)
     pool = sorted(splits["train"] + splits["val"], key=lambda r: r.file)
     folds = kfold(pool, rcp.folds, seed + 1)
+    if rcp.afzaal_share > 0:
+        # the afzaal train pool joins fold by fold, so the other sets' folds stay as they were
+        extra = afzaal_folds(data_dir, rcp.folds, seed + 1)
+        folds = [sorted(f + e, key=lambda r: r.file) for f, e in zip(folds, extra, strict=True)]
+        pool = sorted(pool + [r for e in extra for r in e], key=lambda r: r.file)
     note(0, total, "decoding photos")
     arr = decode(pool, data_dir, WORK, with_masks=True)
     small = decode(pool, data_dir, rcp.size, with_masks=False).images
@@ -91,26 +98,46 @@ def train(
         note(rcp.folds * per_run + done, total, f"final net: {msg}")
 
     net, info = train_model(rcp, arr, seed * 1000 + rcp.folds, last_note)
-    ys, srcs = arr.labels, arr.sources
+    ys, srcs, dis = arr.labels, arr.sources, diseases(pool)
     note(total, total, "calibrating on out-of-fold logits and exporting")
-    offsets, obj = calibrate(oof, ys, srcs)
+    offsets, obj = calibrate(oof, ys, srcs, disease=dis)
     val_files = {r.file for r in splits["val"]}
     in_val = np.array([r.file in val_files for r in pool])
     probs = softmax(oof + np.array(offsets))
+    # the two sets' figures as before; the afzaal crops (all defects) are scored apart
+    own = srcs != AFZAAL
+    ys, srcs, oof_own, probs_own, swapped_own = (
+        ys[own],
+        srcs[own],
+        oof[own],
+        probs[own],
+        swapped[own],
+    )
+    in_val = in_val[own]
     run_info = {
         "train_seconds": round(time.monotonic() - t0, 1),
         "torch_threads": threads,
         "folds": [{k: v for k, v in i.items() if k != "history"} for i in infos],
         "final_net": {k: v for k, v in info.items() if k != "history"},
         "oof_objective_after_offsets": round(obj, 4),
-        "oof_metrics": brief_metrics(score(ys, probs, srcs)),
+        "oof_metrics": brief_metrics(score(ys, probs_own, srcs)),
         "oof_metrics_validation_photos": brief_metrics(
-            score(ys[in_val], probs[in_val], srcs[in_val])
+            score(ys[in_val], probs_own[in_val], srcs[in_val])
         ),
-        "oof_metrics_no_offsets": brief_metrics(score(ys, softmax(oof), srcs)),
-        "background_check": background_check(swapped, offsets, ys, srcs),
+        "oof_metrics_no_offsets": brief_metrics(score(ys, softmax(oof_own), srcs)),
+        "background_check": background_check(swapped_own, offsets, ys, srcs),
         "history": info["history"],
     }
+    if not own.all():
+        afz = ~own
+        run_info |= {
+            "oof_afzaal": defect_recall_by_group(probs[afz], dis[afz]),
+            "oof_afzaal_no_offsets": defect_recall_by_group(softmax(oof[afz]), dis[afz]),
+            "oof_afzaal_on_tables": defect_recall_by_group(
+                softmax(swapped[afz] + np.array(offsets)), dis[afz]
+            ),
+            "oof_brix_called_defect": brix_called_defect(probs_own, ys, srcs),
+        }
     if checkpoint is not None:
         torch.save(
             {
