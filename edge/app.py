@@ -5,11 +5,14 @@ Threads: paho's network thread calls :meth:`EdgeNode.handle` for every parsed me
 (weights, scans, frames, climate, doors); grading, receipts, sync and the cold-room tick
 each have their own thread; the operator API runs uvicorn on another. Everything that must
 survive a power cut goes through :class:`edge.outbox.EdgeStore` first.
+
+The parts are made from the settings in :mod:`edge.wiring`, the status document's pieces
+in :mod:`edge.node_status`, the HTTP side in :mod:`edge.operator_http`, which sees the node
+only as :class:`edge.node_view.NodeView`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import threading
@@ -18,40 +21,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge.coldchain import PROFILES, AlarmEvent, ColdChainMonitor
+from edge import wiring
+from edge.coldchain import AlarmEvent, ColdChainMonitor
 from edge.logonce import OnceLog
 from edge.memory import tune_allocator
 from edge.mqtt.client import MqttLink
 from edge.mqtt.models import Inbound
+from edge.node_status import (
+    brief_status,
+    grading_status,
+    latency_status,
+    plain,
+    receipts_status,
+    sync_state,
+)
+from edge.operator_http import OperatorHttp
 from edge.outbox.schema import now_ms
 from edge.outbox.store import EdgeStore
 from edge.station.directory import Directory
 from edge.station.grading_port import GradingPort
 from edge.station.photos import PhotoStore
 from edge.station.workflow import Station
-from edge.sync.loop import SyncConfig, SyncLoop, cached_directory
+from edge.sync.loop import SyncLoop, cached_directory
 from edge.sync.stays import stay_record
 from gongfang import wire
-from gongfang.mqtt_setup import device_username
-from gongfang.settings import EMBEDDED_MQTT, EdgeSettings
+from gongfang.settings import EdgeSettings
 
 if TYPE_CHECKING:
     from edge.receipts.worker import ReceiptWorker
 
 log = logging.getLogger(__name__)
 
-MONITOR_STATE_KEY = "coldchain_monitor"
 STATUS_EVERY_S = 5.0
 STATE_EVERY_S = 5.0
 MAX_DEVICES = 256  # device ids come from the network: keep the table bounded
-
-
-def _percentile(values: list[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return round(ordered[k], 3)
 
 
 class EdgeNode:
@@ -74,8 +77,7 @@ class EdgeNode:
         self._monitor_lock = threading.Lock()
         self._tick_stop = threading.Event()
         self._tick_thread: threading.Thread | None = None
-        self._http_server: Any = None
-        self._http_thread: threading.Thread | None = None
+        self._http: OperatorHttp | None = None
         self._started_ms: int | None = None
         self._devices: dict[str, str] = {}
         self.counters: dict[str, int] = {"handler_errors": 0, "scan_rejected": 0}
@@ -93,7 +95,7 @@ class EdgeNode:
         cached, _ = cached_directory(self.store)
         if cached is not None:
             self._directory_loaded(cached)
-        self._monitor = self._restore_monitor()
+        self._monitor = wiring.restore_monitor(s, self.store)
         self.station = Station(
             settings=s, store=self.store, directory=self.directory, on_lot_stored=self._lot_stored
         )
@@ -102,60 +104,26 @@ class EdgeNode:
             products=self.station.products, on_graded=self.station.on_graded, photos=self.photos
         )
         self._grading.start()
-        if s.receipts_enabled:
-            from edge.receipts.worker import ReceiptWorker
-
-            self._receipts = ReceiptWorker(
-                store=self.store,
-                directory=self.directory,
-                station=s.station,
-                base_dir=self.data_dir / "receipts",
-                printer=s.printer,
-                passbook_base=s.passbook_base,
-            )
+        self._receipts = wiring.receipt_worker(
+            s, store=self.store, directory=self.directory, data_dir=self.data_dir
+        )
+        if self._receipts is not None:
             self._receipts.start()
-        if s.server_url and s.api_key:
-            self._sync = SyncLoop(
-                store=self.store,
-                config=SyncConfig(
-                    server_url=s.server_url,
-                    api_key=s.api_key,
-                    station=s.station,
-                    batch_size=s.sync_batch_size,
-                    interval_s=s.sync_interval_s,
-                    max_backoff_s=s.sync_max_backoff_s,
-                    timeout_s=s.sync_timeout_s,
-                    directory_refresh_s=s.directory_refresh_s,
-                ),
-                on_directory=self._directory_loaded,
-                photos=self.photos,  # kept frames go to the server after their lots
-            )
+        self._sync = wiring.sync_loop(
+            s, store=self.store, photos=self.photos, on_directory=self._directory_loaded
+        )
+        if self._sync is not None:
             self._sync.start()
-        else:
-            log.warning("未配置服务器，批次只保存在本地 / no server configured: lots stay local")
-        url = s.mqtt_url
-        if url == EMBEDDED_MQTT:
-            from gongfang.embedded_broker import EmbeddedBroker
-
-            # The demo's in-process broker listens on loopback only, anonymous (DESIGN).
-            self._broker = EmbeddedBroker().start()
-            url = self._broker.url
-        self._link = MqttLink(
-            url=url,
-            endpoint=s.mqtt_endpoint(url, username=self._mqtt_user()),
-            station=s.station,
-            client_id=f"gf-edge-{s.station}",
-            on_message=self.handle,
-            subscriptions=self.topics.subscriptions(),
-            status_device="edge",
-            fast_path=s.mqtt_fast_path,
+        self._link, self._broker, url = wiring.mqtt_link(
+            s, on_message=self.handle, subscriptions=self.topics.subscriptions()
         )
         self._link.start()
         self._tick_stop.clear()
         self._tick_thread = threading.Thread(target=self._tick_loop, name="edge-tick", daemon=True)
         self._tick_thread.start()
         if s.http_enabled:
-            self._start_http()
+            self._http = OperatorHttp(self, host=s.http_host, port=s.http_port)
+            self.http_url = self._http.start()
         log.info(
             "边缘节点已启动 / edge node %s started (mqtt %s, http %s)",
             s.station,
@@ -166,11 +134,9 @@ class EdgeNode:
 
     def stop(self) -> None:
         """Clean shutdown: stop intake first, then flush state, then close the store."""
-        if self._http_server is not None:
-            self._http_server.should_exit = True
-            if self._http_thread is not None:
-                self._http_thread.join(10)
-            self._http_server = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
         if self._link is not None:
             self._link.stop()
             self._link = None
@@ -258,9 +224,7 @@ class EdgeNode:
 
     def _lot_stored(self, lot: wire.LotRecord, lane: str) -> None:
         if self._link is not None:
-            self._link.publish_json(
-                self.topics.edge_lot, {**lot.public_doc(), "lane": lane}, qos=1
-            )
+            self._link.publish_json(self.topics.edge_lot, {**lot.public_doc(), "lane": lane}, qos=1)
         if self._receipts is not None:
             self._receipts.submit(str(lot.id))
         if self._sync is not None:
@@ -339,30 +303,17 @@ class EdgeNode:
                 report = self._monitor.stay_report(room, from_ms, to_ms)
             except (KeyError, ValueError) as exc:  # a room no longer configured
                 return {"error": f"无法计算 / no stay report: {exc}"}
-        doc: dict[str, Any] = _plain(report)
+        doc: dict[str, Any] = plain(report)
         return doc
 
     # ------------------------------------------------------------ cold rooms
-
-    def _restore_monitor(self) -> ColdChainMonitor:
-        rooms = {room: PROFILES[profile] for room, profile in self.settings.rooms.items()}
-        state = self.store.get(MONITOR_STATE_KEY)
-        monitor = ColdChainMonitor(station=self.settings.station, rooms=rooms)
-        if state:
-            try:
-                monitor.from_state(state)
-            except Exception:  # a state from an older version must not stop the station
-                log.exception(
-                    "冷库状态未能恢复，重新开始 / cold-room state not restored; starting fresh"
-                )
-        return monitor
 
     def _save_monitor(self) -> None:
         with self._monitor_lock:
             if self._monitor is None:
                 return
             state = self._monitor.to_state()
-        self.store.put(MONITOR_STATE_KEY, state)
+        self.store.put(wiring.MONITOR_STATE_KEY, state)
 
     def ack_alarm(self, alarm_id: str, operator: str) -> wire.AlarmRecord | None:
         """An operator acknowledged an alarm (active, or cleared since): the record with
@@ -421,7 +372,10 @@ class EdgeNode:
                     last_state = mono
                 if mono - last_status >= STATUS_EVERY_S and self._link is not None:
                     self._link.publish_json(
-                        self.topics.edge_status, self._brief_status(), qos=1, retain=True
+                        self.topics.edge_status,
+                        brief_status(self.store, self._sync),
+                        qos=1,
+                        retain=True,
                     )
                     last_status = mono
                 self._once.resolved("tick", "定时任务已恢复 / tick working again")
@@ -431,43 +385,24 @@ class EdgeNode:
 
     # ------------------------------------------------------------ status
 
-    def _brief_status(self) -> dict[str, Any]:
-        depth = self.store.depth()
-        sync = self._sync.state() if self._sync else {"status": "disabled"}
-        return {
-            "ts_ms": now_ms(),
-            "outbox": depth["total"],
-            "parked": depth["parked"],
-            "sync": sync["status"],
-            "last_sync_ms": sync.get("last_success_ms"),
-        }
-
-    def _mqtt_user(self) -> str | None:
-        """``{station}-edge`` when a credentials file names the station's clients."""
-        s = self.settings
-        if s.mqtt_username or s.mqtt_credentials_file is None:
-            return None
-        return device_username(s.station, "edge")
-
     def status(self) -> dict[str, Any]:
         """Everything the operator console shows (plain JSON types)."""
         depth = self.store.depth()
-        sync = self._sync.state() if self._sync else {"status": "disabled"}
+        sync = sync_state(self._sync)
         with self._monitor_lock:
-            rooms = _plain(self._monitor.snapshot()) if self._monitor else {}
+            rooms = plain(self._monitor.snapshot()) if self._monitor else {}
             alarms = (
                 [a.model_dump(mode="json") for a in self._monitor.active_alarms()]
                 if self._monitor
                 else []
             )
         link = self._link
-        latencies = list(self.station.latencies_ms)
         return {
             "station": self.settings.station,
             "started_ms": self._started_ms,
             "mqtt": {
                 "connected": bool(link and link.connected),
-                "stats": _plain(link.stats()) if link else None,
+                "stats": plain(link.stats()) if link else None,
             },
             **self.station.status(),
             "outbox": depth,
@@ -479,67 +414,8 @@ class EdgeNode:
             "active_alarms": alarms,
             "devices": dict(self._devices),
             "node_counters": dict(self.counters),
-            "receipts": None
-            if self._receipts is None
-            else {
-                "made": self._receipts.made,
-                "printed": self._receipts.printed,
-                "backlog": self._receipts.backlog,
-                "errors": self._receipts.errors,
-                "last_error": self._receipts.last_error,
-            },
-            "grading": None
-            if self._grading is None
-            else {
-                "graded": self._grading.graded,
-                "errors": self._grading.errors,
-                "dropped": self._grading.dropped,
-            },
+            "receipts": receipts_status(self._receipts),
+            "grading": grading_status(self._grading),
             "photos": None if self.photos is None else self.photos.stats(),
-            "lot_latency_ms": {
-                "n": len(latencies),
-                "p50": _percentile(latencies, 50),
-                "p99": _percentile(latencies, 99),
-            },
+            "lot_latency_ms": latency_status(self.station.latencies_ms),
         }
-
-    # ------------------------------------------------------------ HTTP
-
-    def _start_http(self) -> None:
-        import uvicorn
-
-        from edge.station.api import build_app
-
-        config = uvicorn.Config(
-            build_app(self),
-            host=self.settings.http_host,
-            port=self.settings.http_port,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-        )
-        server = uvicorn.Server(config)
-        self._http_server = server
-        self._http_thread = threading.Thread(target=server.run, name="edge-http", daemon=True)
-        self._http_thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline and self._http_thread.is_alive():
-            time.sleep(0.02)
-        if not server.started:
-            log.error("本地操作接口未能启动 / operator API did not start")
-            return
-        port = server.servers[0].sockets[0].getsockname()[1]
-        self.http_url = f"http://{self.settings.http_host}:{port}"
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses / pydantic models / containers → JSON-friendly values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

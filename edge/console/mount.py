@@ -21,14 +21,14 @@ from gongfang.web.security import PageGuard
 from gongfang.web.templating import Pages
 
 if TYPE_CHECKING:
-    from edge.app import EdgeNode
+    from edge.node_view import NodeView
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATIC_URL = "/static/console"
 
 
-def install_console(app: FastAPI, node: EdgeNode) -> None:
+def install_console(app: FastAPI, node: NodeView) -> None:
     """Console pages, static files, and (outermost first) the gate and the page guard."""
     secret = load_secret(node.data_dir)
     sessions = Sessions(secret)

@@ -30,7 +30,7 @@ from gongfang.web.routes import safe_next
 from gongfang.web.templating import Pages
 
 if TYPE_CHECKING:
-    from edge.app import EdgeNode
+    from edge.node_view import NodeView
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class _SignInNeeded(Exception):
     pass
 
 
-def build_router(node: EdgeNode, pages: Pages, sessions: Sessions, signin: SignIn) -> APIRouter:
+def build_router(node: NodeView, pages: Pages, sessions: Sessions, signin: SignIn) -> APIRouter:
     r = APIRouter(include_in_schema=False)
     photos = AnnotatedPhotos()
 
@@ -333,7 +333,7 @@ def _workflow_key(exc: WorkflowError) -> str:
     return "lane.err_no_pending"
 
 
-def _note_discard(node: EdgeNode, lot_id: str, lane: str, op: str, reason: str) -> None:
+def _note_discard(node: NodeView, lot_id: str, lane: str, op: str, reason: str) -> None:
     """Who dropped which weighing and why: logged, and the last few kept on the box."""
     log.info(
         "待确认批次已作废 / pending lot %s on %s discarded by %s: %s", lot_id, lane, op, reason

@@ -12,7 +12,7 @@ from edge.station.directory import SHANGHAI, PriceEstimate
 from gongfang import wire
 
 if TYPE_CHECKING:
-    from edge.app import EdgeNode
+    from edge.node_view import NodeView
 
 GRADES = [g.value for g in wire.Grade]
 CHART_HOURS = 24
@@ -57,7 +57,7 @@ def item_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _estimate(
-    node: EdgeNode, farmer: str | None, product: str, grade: str | None, net_g: int, at: str
+    node: NodeView, farmer: str | None, product: str, grade: str | None, net_g: int, at: str
 ) -> PriceEstimate | None:
     if farmer is None or grade is None:
         return None
@@ -93,13 +93,13 @@ def explain(text: str, lang: str) -> str:
     return text
 
 
-def lanes_view(node: EdgeNode) -> list[dict[str, Any]]:
+def lanes_view(node: NodeView) -> list[dict[str, Any]]:
     """Every lane with its weight, farmer, current pending lot (photo items, estimate)."""
     status = node.station.status()
     return [lane_view(node, lane_id, s) for lane_id, s in status["lanes"].items()]
 
 
-def lane_view(node: EdgeNode, lane_id: str, s: dict[str, Any] | None = None) -> dict[str, Any]:
+def lane_view(node: NodeView, lane_id: str, s: dict[str, Any] | None = None) -> dict[str, Any]:
     if s is None:
         s = node.station.status()["lanes"][lane_id]
     pending = s["pending"]
@@ -151,7 +151,7 @@ def shown_net_g(s: dict[str, Any]) -> int:
     return 0 if w is None else max(0, int(w) - int(s["tare_g"]))
 
 
-def live_doc(node: EdgeNode) -> dict[str, Any]:
+def live_doc(node: NodeView) -> dict[str, Any]:
     """The lanes' live figures pushed to the console several times a second."""
     st = node.station.status()
     return {
@@ -169,7 +169,7 @@ def live_doc(node: EdgeNode) -> dict[str, Any]:
     }
 
 
-def today_view(node: EdgeNode, farmer_q: str | None) -> dict[str, Any]:
+def today_view(node: NodeView, farmer_q: str | None) -> dict[str, Any]:
     """Today's lots at this station: totals by product and grade; one farmer's lots."""
     since = day_start_ms()
     totals = {(p, g): (n, w) for p, g, n, w in node.store.totals_since(since)}
@@ -202,7 +202,7 @@ def today_view(node: EdgeNode, farmer_q: str | None) -> dict[str, Any]:
     }
 
 
-def _lot_row(node: EdgeNode, lot: wire.LotRecord, receipt_done: bool) -> dict[str, Any]:
+def _lot_row(node: NodeView, lot: wire.LotRecord, receipt_done: bool) -> dict[str, Any]:
     est = node.directory.estimate(
         farmer_id=lot.farmer,
         product=lot.product,
@@ -226,7 +226,7 @@ def _lot_row(node: EdgeNode, lot: wire.LotRecord, receipt_done: bool) -> dict[st
     }
 
 
-def rooms_view(node: EdgeNode) -> list[dict[str, Any]]:
+def rooms_view(node: NodeView) -> list[dict[str, Any]]:
     """Each cold room: now, the last 24 h chart data with its band, alarms, lots inside."""
     status = node.status()
     since = now_ms() - CHART_HOURS * 3600 * 1000
@@ -281,7 +281,7 @@ def rooms_view(node: EdgeNode) -> list[dict[str, Any]]:
     return out
 
 
-def link_view(node: EdgeNode) -> dict[str, Any]:
+def link_view(node: NodeView) -> dict[str, Any]:
     """Online or not, the outbox, what the server refused, the last sync."""
     st = node.status()
     sync = st["sync"]

@@ -38,7 +38,7 @@ from edge.errors import NoPendingLotError, StoreError, UnknownLaneError, Workflo
 from gongfang import wire
 
 if TYPE_CHECKING:
-    from edge.app import EdgeNode
+    from edge.node_view import NodeView
 
 
 class _In(BaseModel):
@@ -66,7 +66,7 @@ class DiscardIn(_In):
     lot_id: str | None = None
 
 
-def build_app(node: EdgeNode) -> FastAPI:
+def build_app(node: NodeView) -> FastAPI:
     app = FastAPI(title="gongfang edge", docs_url=None, redoc_url=None, openapi_url=None)
     station = node.station
 
