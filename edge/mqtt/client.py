@@ -2,9 +2,9 @@
 imports paho).
 
 Threads: paho's network thread only timestamps each message and puts it on a bounded
-queue; one dispatcher thread (``mqtt-dispatch``) parses it with
-:func:`gongfang.wire.parse_payload` and calls ``on_message`` with an :class:`Inbound`, one
-message at a time, in arrival order. QoS 1 messages are acknowledged (manual PUBACK) only
+queue; one dispatcher thread (``mqtt-dispatch``) parses it (:func:`edge.mqtt.parse.parse`)
+and calls ``on_message`` with an :class:`Inbound`, one message at a time, in arrival
+order. QoS 1 messages are acknowledged (manual PUBACK) only
 after ``on_message`` returned, so a message that was queued but not handled when the
 process died is delivered again by the broker: at least once, never silently dropped.
 ``on_message`` therefore sees an occasional duplicate after a reconnect (the cold-chain
