@@ -17,12 +17,12 @@ import hashlib
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edge import wiring
+from edge import lot_stays, wiring
 from edge.coldchain import AlarmEvent, ColdChainMonitor
+from edge.coldchain.alarms import acked
 from edge.logonce import OnceLog
 from edge.memory import tune_allocator
 from edge.mqtt.client import MqttLink
@@ -43,7 +43,6 @@ from edge.station.grading_port import GradingPort
 from edge.station.photos import PhotoStore
 from edge.station.workflow import Station
 from edge.sync.loop import SyncLoop, cached_directory
-from edge.sync.stays import stay_record
 from gongfang import wire
 from gongfang.settings import EdgeSettings
 
@@ -258,42 +257,17 @@ class EdgeNode:
 
     def lot_stay(self, lot_id: str) -> dict[str, Any] | None:
         """The lot's cold-room stay so far (or as closed at dispatch): excursions, shelf life."""
-        stay = self.store.stay(lot_id)
-        if stay is None:
-            return None
-        room, from_ms, to_ms, report = stay
-        if to_ms is not None:
-            return {"room": room, "from_ms": from_ms, "to_ms": to_ms, "open": False, **report}
-        return {
-            "room": room,
-            "from_ms": from_ms,
-            "to_ms": None,
-            "open": True,
-            **self._stay_report(room, from_ms, now_ms()),
-        }
+        return lot_stays.lot_stay(self.store, lot_id, self._stay_report)
 
     def dispatch_lot(self, lot_id: str) -> dict[str, Any] | None:
         """The lot leaves its cold room: its stay report is fixed, kept with the lot and
         queued (as :class:`gongfang.wire.LotStay`) for the server."""
-        stay = self.store.stay(lot_id)
-        if stay is None or stay[2] is not None:
-            return None
-        room, from_ms, _, _ = stay
-        to = now_ms()
-        report = self._stay_report(room, from_ms, to)
-        record = stay_record(
-            station=self.settings.station,
-            lot_id=lot_id,
-            room=room,
-            from_ms=from_ms,
-            to_ms=to,
-            report=report,
+        doc = lot_stays.close_stay(
+            self.store, lot_id, self._stay_report, station=self.settings.station
         )
-        # closed and queued for the server in one commit; closed by someone else: no report
-        if not self.store.close_stay(lot_id, to, report, record):
-            return None
-        self.wake_sync()
-        return {"room": room, "from_ms": from_ms, "to_ms": to, "open": False, **report}
+        if doc is not None:
+            self.wake_sync()
+        return doc
 
     def _stay_report(self, room: str, from_ms: int, to_ms: int) -> dict[str, Any]:
         with self._monitor_lock:
@@ -322,15 +296,9 @@ class EdgeNode:
             record = self._monitor.ack(alarm_id, operator, now_ms()) if self._monitor else None
         if record is None:
             stored = self.store.alarm(alarm_id)
-            if stored is None:
-                return None
-            if stored.acked_by is not None:
+            if stored is None or stored.acked_by is not None:
                 return stored
-            at = max(datetime.now(UTC), stored.started_at)
-            later = max(at, stored.updated_at)
-            record = stored.model_copy(
-                update={"acked_by": operator, "acked_at": at, "updated_at": later}
-            )
+            record = acked(stored, operator, now_ms())  # cleared since: acked as it is kept
         self.store.record_alarm(record)
         self.wake_sync()
         return record
