@@ -274,7 +274,8 @@ def bench_payout_and_aggregates(url: str, factory: Any, engine: Any, n_lots: int
     from server.aggregates.service import query, totals
     from server.core.db import session_scope
     from server.lots.models import Lot
-    from server.payouts.service import approve, create_run, get_run, summarize
+    from server.payouts.queries import get_run, summarize
+    from server.payouts.service import approve, create_run
 
     out: dict[str, Any] = {}
     t0 = time.perf_counter()

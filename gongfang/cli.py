@@ -14,7 +14,6 @@ from firmware_bridge import cli as bridge_cli
 from gongfang import demo
 from models import cli as models_cli
 from server import cli as server_cli
-from server import fields_cli
 
 app = typer.Typer(
     name="gongfang",
@@ -25,9 +24,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-server_cli.server_app.command("migrate")(fields_cli.migrate)
-server_cli.server_app.command("new-field-key")(fields_cli.new_field_key)
-server_cli.server_app.command("rotate-field-key")(fields_cli.rotate_field_key)
 app.add_typer(server_cli.server_app, name="server")
 app.add_typer(server_cli.payouts_app, name="payouts")
 app.add_typer(edge_cli.edge_app, name="edge")

@@ -20,7 +20,7 @@ from server.contracts.models import Contract
 from server.core.deps import check_cooperative, scope_cooperative
 from server.core.errors import Conflict, Forbidden, Invalid, NotFound
 from server.farmers.models import Farmer
-from server.importer import ContractIn
+from server.importer.shapes import ContractIn
 
 MAX_LISTED = 5000
 

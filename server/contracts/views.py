@@ -17,7 +17,7 @@ from server.core.deps import (
     scope_cooperative,
 )
 from server.farmers.models import Farmer
-from server.importer import ContractIn, FloorIn
+from server.importer.shapes import ContractIn, FloorIn
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"])
 

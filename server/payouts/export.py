@@ -17,7 +17,8 @@ from server.farmers.models import Farmer
 from server.farmers.sealed import FieldCipher, bank_account_of
 from server.payouts.cells import safe_row
 from server.payouts.models import PayoutRun
-from server.payouts.service import check_exportable, mark_exported, summarize
+from server.payouts.queries import summarize
+from server.payouts.service import check_exportable, mark_exported
 
 BANK_HEADER = [
     "农户编号 farmer",

@@ -1,313 +1,167 @@
-"""Read side of payout runs for the review pages: run list with totals, a run's lines
-(paged, with the farmer's name, household and low-income mark, and the totals of all
-lines), a line's lots, the unpriced lots, and one lot with everything a reviewer checks.
+"""Read side of payout runs: which lots a run holds, its lines per farmer, its unpriced
+and late lots, a line's lots, its adjustments.
 
-``scope`` is the cooperative the viewer is limited to (``None``: an admin, every
-cooperative); a run or lot outside it answers the same "not found" as an unknown one.
+A draft holds a definition over the lots (those received before it was created, not paid
+by a run approved before it was created); an approved run holds the rows copied into
+``paid_lots``. :func:`run_lots` gives both as one subquery, so every read below (and the
+state machine's snapshot check) counts the same lots.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Subquery
 
-from server.coldchain.models import LotColdStay
 from server.core.errors import NotFound
-from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
 from server.payouts.cells import Totalled
-from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
-from server.payouts.service import LotLine, _run_lots, line_lots
-from server.photos.models import LotPhoto
-from server.stations.models import Cooperative, Station
+from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
 
 
 @dataclass(frozen=True)
-class RunRow(Totalled):
-    """A run in the list: what it pays (the figures it was made and approved with)."""
-
-    run: PayoutRun
-    lots: int
-    amount_fen: int
-    adjustments_fen: int
-
-
-@dataclass(frozen=True)
-class ReviewLine(Totalled):
-    farmer_id: str
-    name: str
-    household: str | None
-    low_income: bool
+class Line(Totalled):
+    farmer: str
     lots: int
     net_g: int
     amount_fen: int
     adjustments_fen: int
 
+    def as_dict(self) -> dict[str, int | str]:
+        return {
+            "farmer": self.farmer,
+            "lots": self.lots,
+            "net_g": self.net_g,
+            "amount_fen": self.amount_fen,
+            "adjustments_fen": self.adjustments_fen,
+            "total_fen": self.total_fen,
+        }
+
 
 @dataclass(frozen=True)
-class Totals(Totalled):
-    farmers: int
-    lots: int
-    net_g: int
-    amount_fen: int
-    adjustments_fen: int
-
-
-@dataclass(frozen=True)
-class RunReview:
+class RunSummary:
     run: PayoutRun
-    lines: list[ReviewLine]  # this page's
-    totals: Totals  # of every line
-    late_lots: int
-    unpriced_lots: int
-    changed: bool  # a draft whose lots changed since it was made (approval would refuse)
+    lines: list[Line]
+    unpriced: list[uuid.UUID]
+    late: list[uuid.UUID]
+
+    def as_json(self) -> dict[str, object]:
+        """The shape ``gongfang payouts run --json`` prints."""
+        return {
+            "run": self.run.id,
+            "lines": [line.as_dict() for line in self.lines],
+            "unpriced": [str(i) for i in self.unpriced],
+            "late": [str(i) for i in self.late],
+        }
 
 
 @dataclass(frozen=True)
-class FarmerLots:
-    run: PayoutRun
-    farmer: Farmer
-    lots: list[LotLine]  # this page's
-    count: int
-    line: ReviewLine | None
-
-
-@dataclass(frozen=True)
-class UnpricedLot:
+class LotLine:
     lot: Lot
-    farmer_name: str
-
-
-@dataclass(frozen=True)
-class LotDetail:
-    lot: Lot
-    farmer: Farmer | None
-    station_name: str
+    late: bool
     parts: list[LotPart]
-    stay: LotColdStay | None
-    has_photo: bool
-    paid_by_run: int | None
 
 
-def _missing_run(run_id: int) -> NotFound:
+def missing_run(run_id: int) -> NotFound:
     return NotFound(f"结算单不存在 / unknown payout run {run_id}")
 
 
-def scoped_run(session: Session, *, run_id: int, scope: str | None) -> PayoutRun:
-    """The run, if the viewer's cooperative may see it."""
+def get_run(session: Session, run_id: int) -> PayoutRun:
     run = session.get(PayoutRun, run_id)
-    if run is None or (scope is not None and run.cooperative_id != scope):
-        raise _missing_run(run_id)
+    if run is None:
+        raise missing_run(run_id)
     return run
 
 
-def run_rows(session: Session, *, scope: str | None, limit: int = 200) -> list[RunRow]:
-    """Newest runs first with their lots, amount and adjustments."""
-    stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit)
-    if scope is not None:
-        stmt = stmt.where(PayoutRun.cooperative_id == scope)
-    runs = list(session.scalars(stmt))
-    ids = [r.id for r in runs]
-    adjustments: dict[int, int] = {}
-    if ids:
-        adjustments = {
-            int(run_id): int(total or 0)
-            for run_id, total in session.execute(
-                select(PayoutAdjustment.run_id, func.sum(PayoutAdjustment.amount_fen))
-                .where(PayoutAdjustment.run_id.in_(ids))
-                .group_by(PayoutAdjustment.run_id)
+def runs_for(session: Session, *, cooperative_id: str | None) -> list[PayoutRun]:
+    stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(500)
+    if cooperative_id is not None:
+        stmt = stmt.where(PayoutRun.cooperative_id == cooperative_id)
+    return list(session.scalars(stmt))
+
+
+def run_lots(run: PayoutRun) -> Subquery:
+    """(lot_id, farmer_id, net_g, amount_fen, late) of the lots a run holds."""
+    if run.status in FINAL_STATUSES:
+        return (
+            select(
+                PaidLot.lot_id.label("lot_id"),
+                PaidLot.farmer_id.label("farmer_id"),
+                PaidLot.net_g.label("net_g"),
+                PaidLot.amount_fen.label("amount_fen"),
+                PaidLot.late.label("late"),
             )
-        }
-    # A draft's snapshot is what it holds (approval refuses it otherwise); an approved
-    # run paid exactly its snapshot.
-    return [
-        RunRow(r, r.snapshot_lots, r.snapshot_amount_fen, adjustments.get(r.id, 0)) for r in runs
-    ]
-
-
-def _line_sums(run: PayoutRun) -> Subquery:
-    """(farmer_id, lots, net_g, amount_fen, adjustments_fen, late) per line of the run: its
-    lots and its adjustments together, so a farmer with only an adjustment has a line."""
-    rl = _run_lots(run)
-    zero = literal(0)
-    rows = union_all(
-        select(
-            rl.c.farmer_id.label("farmer_id"),
-            literal(1).label("lots"),
-            rl.c.net_g.label("net_g"),
-            rl.c.amount_fen.label("amount_fen"),
-            zero.label("adjustments_fen"),
-            case((rl.c.late, 1), else_=0).label("late"),
-        ),
-        select(
-            PayoutAdjustment.farmer_id, zero, zero, zero, PayoutAdjustment.amount_fen, zero
-        ).where(PayoutAdjustment.run_id == run.id),
-    ).subquery("line_rows")
+            .where(PaidLot.run_id == run.id)
+            .subquery("run_lots")
+        )
+    paid_before = exists().where(PaidLot.lot_id == Lot.id, PaidLot.approved_at <= run.created_at)
     return (
         select(
-            rows.c.farmer_id,
-            func.sum(rows.c.lots).label("lots"),
-            func.sum(rows.c.net_g).label("net_g"),
-            func.sum(rows.c.amount_fen).label("amount_fen"),
-            func.sum(rows.c.adjustments_fen).label("adjustments_fen"),
-            func.sum(rows.c.late).label("late"),
+            Lot.id.label("lot_id"),
+            Lot.farmer_id.label("farmer_id"),
+            Lot.net_g.label("net_g"),
+            Lot.amount_fen.label("amount_fen"),
+            (Lot.intake_date < run.period_from).label("late"),
         )
-        .group_by(rows.c.farmer_id)
-        .subquery("line_sums")
+        .where(
+            Lot.cooperative_id == run.cooperative_id,
+            Lot.status == "priced",
+            Lot.intake_date <= run.period_to,
+            Lot.received_at <= run.created_at,
+            ~paid_before,
+        )
+        .subquery("run_lots")
     )
 
 
-def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> RunReview:
-    """One page of a run's lines (by farmer id) and the totals of all its lines.
-
-    One pass over the run's lots: the lines are grouped in SQL, the totals come with the
-    page's rows as window sums over every line, and only the page's rows reach Python.
-    """
-    g = _line_sums(run)
-    # Code-point order, as service.summarize sorts the lines (and PostgreSQL's "C" collation
-    # sorts several times faster than a linguistic one).
-    order: ColumnElement[Any] = g.c.farmer_id
-    if session.get_bind().dialect.name == "postgresql":
-        order = g.c.farmer_id.collate("C")
-    page = session.execute(
-        select(
-            g.c.farmer_id,
-            g.c.lots,
-            g.c.net_g,
-            g.c.amount_fen,
-            g.c.adjustments_fen,
-            func.count().over().label("t_farmers"),
-            func.sum(g.c.lots).over().label("t_lots"),
-            func.sum(g.c.net_g).over().label("t_net_g"),
-            func.sum(g.c.amount_fen).over().label("t_amount_fen"),
-            func.sum(g.c.adjustments_fen).over().label("t_adjustments_fen"),
-            func.sum(g.c.late).over().label("t_late"),
-        )
-        .order_by(order)
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    if page:
-        r = page[0]
-        totals = Totals(
-            farmers=int(r.t_farmers),
-            lots=int(r.t_lots or 0),
-            net_g=int(r.t_net_g or 0),
-            amount_fen=int(r.t_amount_fen or 0),
-            adjustments_fen=int(r.t_adjustments_fen or 0),
-        )
-        late = int(r.t_late or 0)
-    else:  # past the last page, or no lines at all: the totals on their own
-        t = session.execute(
-            select(
-                func.count(),
-                func.sum(g.c.lots),
-                func.sum(g.c.net_g),
-                func.sum(g.c.amount_fen),
-                func.sum(g.c.adjustments_fen),
-                func.sum(g.c.late),
-            )
-        ).one()
-        totals = Totals(int(t[0]), int(t[1] or 0), int(t[2] or 0), int(t[3] or 0), int(t[4] or 0))
-        late = int(t[5] or 0)
-    ids = [r.farmer_id for r in page]
-    farmers = (
-        {f.id: f for f in session.scalars(select(Farmer).where(Farmer.id.in_(ids)))} if ids else {}
-    )
-    lines = []
-    for r in page:
-        f = farmers.get(r.farmer_id)
-        lines.append(
-            ReviewLine(
-                farmer_id=r.farmer_id,
-                name=f.name if f else r.farmer_id,
-                household=f.household if f else None,
-                low_income=bool(f.low_income) if f else False,
-                lots=int(r.lots or 0),
-                net_g=int(r.net_g or 0),
-                amount_fen=int(r.amount_fen or 0),
-                adjustments_fen=int(r.adjustments_fen or 0),
-            )
-        )
-    unpriced = session.scalar(select(func.count()).select_from(Lot).where(*_unpriced_filter(run)))
-    changed = run.status == "draft" and (totals.lots, totals.amount_fen) != (
-        run.snapshot_lots,
-        run.snapshot_amount_fen,
-    )
-    return RunReview(run, lines, totals, late, int(unpriced or 0), changed)
-
-
-def farmer_lots(
-    session: Session, *, run: PayoutRun, farmer_id: str, offset: int, limit: int
-) -> FarmerLots:
-    """Drill-down: one page of a farmer's lots in the run, with their priced parts."""
-    farmer = session.get(Farmer, farmer_id)
-    if farmer is None or farmer.cooperative_id != run.cooperative_id:
-        raise NotFound(f"该结算单没有这个农户 / no farmer {farmer_id!r} in this run")
-    every = line_lots(session, run=run, farmer_id=farmer_id)
-    review = run_review_line(session, run=run, farmer=farmer)
-    return FarmerLots(run, farmer, every[offset : offset + limit], len(every), review)
-
-
-def run_review_line(session: Session, *, run: PayoutRun, farmer: Farmer) -> ReviewLine | None:
-    """The farmer's line of the run (``None`` when it has neither lots nor adjustments)."""
-    rl = _run_lots(run)
-    n, net, amount = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(rl.c.net_g), 0),
-            func.coalesce(func.sum(rl.c.amount_fen), 0),
-        ).where(rl.c.farmer_id == farmer.id)
+def lot_totals(session: Session, run: PayoutRun) -> tuple[int, int]:
+    """(lots, amount_fen) the run holds now: what a draft's snapshot is checked against."""
+    rl = run_lots(run)
+    n, amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(rl.c.amount_fen), 0))
     ).one()
-    adj = session.scalar(
-        select(func.coalesce(func.sum(PayoutAdjustment.amount_fen), 0)).where(
-            PayoutAdjustment.run_id == run.id, PayoutAdjustment.farmer_id == farmer.id
+    return int(n), int(amount)
+
+
+def summarize(session: Session, run: PayoutRun) -> RunSummary:
+    """Lines per farmer, unpriced lots and late lots of a run."""
+    rl = run_lots(run)
+    rows = session.execute(
+        select(
+            rl.c.farmer_id, func.count(), func.sum(rl.c.net_g), func.sum(rl.c.amount_fen)
+        ).group_by(rl.c.farmer_id)
+    ).all()
+    adjustments: dict[str, int] = {
+        r[0]: int(r[1] or 0)
+        for r in session.execute(
+            select(PayoutAdjustment.farmer_id, func.sum(PayoutAdjustment.amount_fen))
+            .where(PayoutAdjustment.run_id == run.id)
+            .group_by(PayoutAdjustment.farmer_id)
+        )
+    }
+    lines: dict[str, Line] = {}
+    for farmer, n, net, amount in rows:
+        adj = int(adjustments.get(farmer, 0) or 0)
+        lines[farmer] = Line(farmer, int(n), int(net), int(amount), adj)
+    for farmer, adj in adjustments.items():
+        if farmer not in lines:
+            lines[farmer] = Line(farmer, 0, 0, 0, int(adj))
+    late = list(
+        session.scalars(
+            select(rl.c.lot_id)
+            .join(Lot, Lot.id == rl.c.lot_id)
+            .where(rl.c.late)
+            .order_by(Lot.captured_at, Lot.id)
         )
     )
-    if not n and not adj:
-        return None
-    return ReviewLine(
-        farmer_id=farmer.id,
-        name=farmer.name,
-        household=farmer.household,
-        low_income=bool(farmer.low_income),
-        lots=int(n),
-        net_g=int(net),
-        amount_fen=int(amount),
-        adjustments_fen=int(adj or 0),
-    )
+    return RunSummary(run, [lines[k] for k in sorted(lines)], unpriced_lots(session, run), late)
 
 
-def farmer_adjustments(
-    session: Session, *, run: PayoutRun, farmer_id: str | None = None, limit: int | None = None
-) -> list[tuple[PayoutAdjustment, str]]:
-    """A run's adjustments (one farmer's, or all), oldest first, with the farmer's name
-    (the first ``limit`` of them when given)."""
-    stmt = (
-        select(PayoutAdjustment, Farmer.name)
-        .join(Farmer, Farmer.id == PayoutAdjustment.farmer_id)
-        .where(PayoutAdjustment.run_id == run.id)
-    )
-    if farmer_id is not None:
-        stmt = stmt.where(PayoutAdjustment.farmer_id == farmer_id)
-    stmt = stmt.order_by(PayoutAdjustment.id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [(a, str(n)) for a, n in session.execute(stmt)]
-
-
-def cooperative_name(session: Session, *, cooperative_id: str) -> str:
-    coop = session.get(Cooperative, cooperative_id)
-    return coop.name if coop else cooperative_id
-
-
-def _unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
-    # The same lots service.unpriced_lots lists.
+def unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
+    """The cooperative's unpriced lots dated on or before the run's end (never paid)."""
     return (
         Lot.cooperative_id == run.cooperative_id,
         Lot.status == "unpriced",
@@ -315,50 +169,42 @@ def _unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def unpriced_page(
-    session: Session, *, run: PayoutRun, offset: int, limit: int
-) -> tuple[list[UnpricedLot], int]:
-    """One page of the unpriced lots a run could not pay, with the farmer's name."""
-    where = _unpriced_filter(run)
-    count = session.scalar(select(func.count()).select_from(Lot).where(*where)) or 0
+def unpriced_lots(session: Session, run: PayoutRun) -> list[uuid.UUID]:
+    """Unpriced lots of the cooperative dated on or before the run's end (never paid)."""
+    return list(
+        session.scalars(
+            select(Lot.id).where(*unpriced_filter(run)).order_by(Lot.captured_at, Lot.id)
+        )
+    )
+
+
+def line_lots(session: Session, *, run: PayoutRun, farmer_id: str) -> list[LotLine]:
+    """Drill-down: the lots of one farmer's line with their priced parts."""
+    rl = run_lots(run)
     rows = session.execute(
-        select(Lot, Farmer.name)
-        .join(Farmer, Farmer.id == Lot.farmer_id)
-        .where(*where)
+        select(Lot, rl.c.late)
+        .join(rl, rl.c.lot_id == Lot.id)
+        .where(rl.c.farmer_id == farmer_id)
         .order_by(Lot.captured_at, Lot.id)
-        .offset(offset)
-        .limit(limit)
     ).all()
-    return [UnpricedLot(lot, name) for lot, name in rows], int(count)
+    ids = [lot.id for lot, _ in rows]
+    parts: dict[uuid.UUID, list[LotPart]] = {}
+    for start in range(0, len(ids), 900):
+        for part in session.scalars(
+            select(LotPart)
+            .where(LotPart.lot_id.in_(ids[start : start + 900]))
+            .order_by(LotPart.lot_id, LotPart.part_no)
+        ):
+            parts.setdefault(part.lot_id, []).append(part)
+    return [LotLine(lot, bool(late), parts.get(lot.id, [])) for lot, late in rows]
 
 
-def lot_detail(session: Session, *, lot_id: uuid.UUID, scope: str | None) -> LotDetail:
-    """A lot with its parts, cold-room stay, photo presence and the run that paid it."""
-    lot = session.get(Lot, lot_id)
-    if lot is None or (scope is not None and lot.cooperative_id != scope):
-        raise NotFound(f"批次不存在 / unknown lot {lot_id}")
-    parts = list(
-        session.scalars(select(LotPart).where(LotPart.lot_id == lot.id).order_by(LotPart.part_no))
+def adjustments_of(session: Session, run: PayoutRun) -> list[PayoutAdjustment]:
+    """Every adjustment of a run with its reason, who and when, oldest first."""
+    return list(
+        session.scalars(
+            select(PayoutAdjustment)
+            .where(PayoutAdjustment.run_id == run.id)
+            .order_by(PayoutAdjustment.id)
+        )
     )
-    has_photo = (
-        session.scalar(select(func.count()).select_from(LotPhoto).where(LotPhoto.lot_id == lot.id))
-        or 0
-    ) > 0
-    station = session.get(Station, lot.station_id)
-    return LotDetail(
-        lot=lot,
-        farmer=session.get(Farmer, lot.farmer_id),
-        station_name=station.name if station else lot.station_id,
-        parts=parts,
-        stay=session.get(LotColdStay, lot.id),
-        has_photo=has_photo,
-        paid_by_run=session.scalar(select(PaidLot.run_id).where(PaidLot.lot_id == lot.id)),
-    )
-
-
-def cooperatives(session: Session, *, scope: str | None) -> list[tuple[str, str]]:
-    """(id, name) of the cooperatives a viewer may create runs for."""
-    stmt = select(Cooperative.id, Cooperative.name).order_by(Cooperative.id)
-    if scope is not None:
-        stmt = stmt.where(Cooperative.id == scope)
-    return [(str(i), str(n)) for i, n in session.execute(stmt)]

@@ -1,9 +1,10 @@
-"""Payout runs: draft → approved → exported → paid (or a draft discarded).
+"""Payout runs, the state machine: draft → approved → exported → paid (or a draft discarded).
 
 A run takes every priced lot of the cooperative's farmers dated on or before the period's
 end that no approved run paid; lots dated before its start are flagged ``late``. It lists
 the unpriced lots it could not pay. Lines are per farmer: lots, net, amount (the sum of
-the rounded lot amounts), adjustments, total.
+the rounded lot amounts), adjustments, total. What a run holds and shows is read in
+:mod:`server.payouts.queries`; its bank batch is :mod:`server.payouts.export`.
 
 A draft is a definition over the lots (those received before it was created, not paid by
 a run approved before it was created), so making one is one query however many lots it
@@ -14,16 +15,12 @@ the database refuses a lot paid twice; a draft whose content changed since it wa
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import (
     CreateTableAs,
     column,
-    exists,
-    func,
     insert,
     literal,
     select,
@@ -32,59 +29,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
 
 from server.audit.service import record
 from server.core.db import UTCDateTime, utcnow
 from server.core.errors import AlreadyPaid, Forbidden, Invalid, InvalidState, NotFound
 from server.farmers.models import Farmer
-from server.lots.models import Lot, LotPart
-from server.payouts.cells import Totalled
-from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
+from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
+from server.payouts.queries import lot_totals, run_lots, summarize
 from server.stations.models import Cooperative
-
-
-@dataclass(frozen=True)
-class Line(Totalled):
-    farmer: str
-    lots: int
-    net_g: int
-    amount_fen: int
-    adjustments_fen: int
-
-    def as_dict(self) -> dict[str, int | str]:
-        return {
-            "farmer": self.farmer,
-            "lots": self.lots,
-            "net_g": self.net_g,
-            "amount_fen": self.amount_fen,
-            "adjustments_fen": self.adjustments_fen,
-            "total_fen": self.total_fen,
-        }
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run: PayoutRun
-    lines: list[Line]
-    unpriced: list[uuid.UUID]
-    late: list[uuid.UUID]
-
-    def as_json(self) -> dict[str, object]:
-        """The shape ``gongfang payouts run --json`` prints."""
-        return {
-            "run": self.run.id,
-            "lines": [line.as_dict() for line in self.lines],
-            "unpriced": [str(i) for i in self.unpriced],
-            "late": [str(i) for i in self.late],
-        }
-
-
-def get_run(session: Session, run_id: int) -> PayoutRun:
-    run = session.get(PayoutRun, run_id)
-    if run is None:
-        raise NotFound(f"结算单不存在 / unknown payout run {run_id}")
-    return run
 
 
 def create_run(
@@ -105,7 +57,7 @@ def create_run(
     )
     session.add(run)
     session.flush()
-    lots, amount = _totals(session, run)
+    lots, amount = lot_totals(session, run)
     run.snapshot_lots = lots
     run.snapshot_amount_fen = amount
     record(
@@ -122,136 +74,6 @@ def create_run(
     )
     session.flush()
     return run
-
-
-def _run_lots(run: PayoutRun) -> Subquery:
-    """(lot_id, farmer_id, net_g, amount_fen, late) of the lots a run holds."""
-    if run.status in FINAL_STATUSES:
-        return (
-            select(
-                PaidLot.lot_id.label("lot_id"),
-                PaidLot.farmer_id.label("farmer_id"),
-                PaidLot.net_g.label("net_g"),
-                PaidLot.amount_fen.label("amount_fen"),
-                PaidLot.late.label("late"),
-            )
-            .where(PaidLot.run_id == run.id)
-            .subquery("run_lots")
-        )
-    paid_before = exists().where(PaidLot.lot_id == Lot.id, PaidLot.approved_at <= run.created_at)
-    return (
-        select(
-            Lot.id.label("lot_id"),
-            Lot.farmer_id.label("farmer_id"),
-            Lot.net_g.label("net_g"),
-            Lot.amount_fen.label("amount_fen"),
-            (Lot.intake_date < run.period_from).label("late"),
-        )
-        .where(
-            Lot.cooperative_id == run.cooperative_id,
-            Lot.status == "priced",
-            Lot.intake_date <= run.period_to,
-            Lot.received_at <= run.created_at,
-            ~paid_before,
-        )
-        .subquery("run_lots")
-    )
-
-
-def _totals(session: Session, run: PayoutRun) -> tuple[int, int]:
-    rl = _run_lots(run)
-    n, amount = session.execute(
-        select(func.count(), func.coalesce(func.sum(rl.c.amount_fen), 0))
-    ).one()
-    return int(n), int(amount)
-
-
-def summarize(session: Session, run: PayoutRun) -> RunSummary:
-    """Lines per farmer, unpriced lots and late lots of a run."""
-    rl = _run_lots(run)
-    rows = session.execute(
-        select(
-            rl.c.farmer_id, func.count(), func.sum(rl.c.net_g), func.sum(rl.c.amount_fen)
-        ).group_by(rl.c.farmer_id)
-    ).all()
-    adjustments: dict[str, int] = {
-        r[0]: int(r[1] or 0)
-        for r in session.execute(
-            select(PayoutAdjustment.farmer_id, func.sum(PayoutAdjustment.amount_fen))
-            .where(PayoutAdjustment.run_id == run.id)
-            .group_by(PayoutAdjustment.farmer_id)
-        )
-    }
-    lines: dict[str, Line] = {}
-    for farmer, n, net, amount in rows:
-        adj = int(adjustments.get(farmer, 0) or 0)
-        lines[farmer] = Line(farmer, int(n), int(net), int(amount), adj)
-    for farmer, adj in adjustments.items():
-        if farmer not in lines:
-            lines[farmer] = Line(farmer, 0, 0, 0, int(adj))
-    late = list(
-        session.scalars(
-            select(rl.c.lot_id)
-            .join(Lot, Lot.id == rl.c.lot_id)
-            .where(rl.c.late)
-            .order_by(Lot.captured_at, Lot.id)
-        )
-    )
-    return RunSummary(run, [lines[k] for k in sorted(lines)], unpriced_lots(session, run), late)
-
-
-def unpriced_lots(session: Session, run: PayoutRun) -> list[uuid.UUID]:
-    """Unpriced lots of the cooperative dated on or before the run's end (never paid)."""
-    return list(
-        session.scalars(
-            select(Lot.id)
-            .where(
-                Lot.cooperative_id == run.cooperative_id,
-                Lot.status == "unpriced",
-                Lot.intake_date <= run.period_to,
-            )
-            .order_by(Lot.captured_at, Lot.id)
-        )
-    )
-
-
-@dataclass(frozen=True)
-class LotLine:
-    lot: Lot
-    late: bool
-    parts: list[LotPart]
-
-
-def line_lots(session: Session, *, run: PayoutRun, farmer_id: str) -> list[LotLine]:
-    """Drill-down: the lots of one farmer's line with their priced parts."""
-    rl = _run_lots(run)
-    rows = session.execute(
-        select(Lot, rl.c.late)
-        .join(rl, rl.c.lot_id == Lot.id)
-        .where(rl.c.farmer_id == farmer_id)
-        .order_by(Lot.captured_at, Lot.id)
-    ).all()
-    ids = [lot.id for lot, _ in rows]
-    parts: dict[uuid.UUID, list[LotPart]] = {}
-    for start in range(0, len(ids), 900):
-        for part in session.scalars(
-            select(LotPart)
-            .where(LotPart.lot_id.in_(ids[start : start + 900]))
-            .order_by(LotPart.lot_id, LotPart.part_no)
-        ):
-            parts.setdefault(part.lot_id, []).append(part)
-    return [LotLine(lot, bool(late), parts.get(lot.id, [])) for lot, late in rows]
-
-
-def adjustments_of(session: Session, run: PayoutRun) -> list[PayoutAdjustment]:
-    """Every adjustment of a run with its reason, who and when, oldest first."""
-    return list(
-        session.scalars(
-            select(PayoutAdjustment)
-            .where(PayoutAdjustment.run_id == run.id)
-            .order_by(PayoutAdjustment.id)
-        )
-    )
 
 
 def add_adjustment(
@@ -309,13 +131,13 @@ def approve(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
             "结算单须由创建人以外的另一位审核员审批 / a run is approved by another reviewer "
             f"than the one who created it ({run.created_by})"
         )
-    if _totals(session, run) != (run.snapshot_lots, run.snapshot_amount_fen):
+    if lot_totals(session, run) != (run.snapshot_lots, run.snapshot_amount_fen):
         raise InvalidState(
             "结算单草稿生成后已有变化，请重新生成 / the draft changed since it was made "
             "(a lot arrived late or was paid by another run): run it again"
         )
     now = utcnow()
-    rl = _run_lots(run)
+    rl = run_lots(run)
     columns = ["lot_id", "run_id", "farmer_id", "net_g", "amount_fen", "late", "approved_at"]
 
     def paid_rows(src: Any) -> Any:
@@ -422,10 +244,3 @@ def mark_paid(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
 def _require(run: PayoutRun, status: str, message: str) -> None:
     if run.status != status:
         raise InvalidState(f"{message}（当前状态 / status: {run.status}）")
-
-
-def runs_for(session: Session, *, cooperative_id: str | None) -> list[PayoutRun]:
-    stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(500)
-    if cooperative_id is not None:
-        stmt = stmt.where(PayoutRun.cooperative_id == cooperative_id)
-    return list(session.scalars(stmt))

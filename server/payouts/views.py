@@ -21,7 +21,7 @@ from server.core.metrics import PAYOUT_RUNS
 from server.farmers.sealed import FieldCipherDep
 from server.lots.views import LotOut
 from server.payouts import export as bank_batch
-from server.payouts import service
+from server.payouts import queries, service
 from server.payouts.models import PayoutRun
 
 router = APIRouter(prefix="/api/v1/payouts", tags=["payouts"])
@@ -92,7 +92,7 @@ class LotLineOut(LotOut):
 
 
 def _out(session: SessionDep, run: PayoutRun) -> RunOut:
-    s = service.summarize(session, run)
+    s = queries.summarize(session, run)
     lines = [LineOut(**line.as_dict()) for line in s.lines]
     return RunOut(
         run=run.id,
@@ -111,7 +111,7 @@ def _out(session: SessionDep, run: PayoutRun) -> RunOut:
                 created_by=a.created_by,
                 created_at=a.created_at,
             )
-            for a in service.adjustments_of(session, run)
+            for a in queries.adjustments_of(session, run)
         ],
         unpriced=[str(i) for i in s.unpriced],
         late=[str(i) for i in s.late],
@@ -120,7 +120,7 @@ def _out(session: SessionDep, run: PayoutRun) -> RunOut:
 
 
 def _run(session: SessionDep, user: CurrentUser, run_id: RowId) -> PayoutRun:
-    run = service.get_run(session, run_id)
+    run = queries.get_run(session, run_id)
     check_cooperative(user, run.cooperative_id)
     return run
 
@@ -157,7 +157,7 @@ def list_runs(
             period_to=r.period_to,
             status=r.status,
         )
-        for r in service.runs_for(session, cooperative_id=coop)
+        for r in queries.runs_for(session, cooperative_id=coop)
     ]
 
 
@@ -174,7 +174,7 @@ def line_lots(
     run = _run(session, user, run_id)
     return [
         LotLineOut(**LotOut.of(ll.lot, ll.parts).model_dump(), late=ll.late)
-        for ll in service.line_lots(session, run=run, farmer_id=farmer_id)
+        for ll in queries.line_lots(session, run=run, farmer_id=farmer_id)
     ]
 
 

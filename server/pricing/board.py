@@ -15,7 +15,8 @@ from server.audit.service import record
 from server.auth.models import User
 from server.core.deps import check_cooperative, scope_cooperative
 from server.core.errors import Forbidden, NotFound
-from server.importer import MarketPriceIn, upsert_market_prices
+from server.importer import upsert_market_prices
+from server.importer.shapes import MarketPriceIn
 from server.pricing.models import MarketPrice
 from server.pricing.service import MarketBook
 from server.stations.models import Cooperative

@@ -12,7 +12,8 @@ from server.audit.service import record
 from server.core.deps import CurrentUser, SessionDep, check_cooperative, scope_cooperative
 from server.core.errors import Forbidden, Invalid
 from server.core.params import IsoDate
-from server.importer import MarketPriceIn, upsert_market_prices
+from server.importer import upsert_market_prices
+from server.importer.shapes import MarketPriceIn
 from server.pricing.models import MarketPrice
 from server.stations.models import Cooperative
 

@@ -18,6 +18,7 @@ from server.web.pages import HERE
 _routers = (
     "session",
     "runs",
+    "run_lines",
     "lots",
     "photos",
     "intake",

@@ -22,7 +22,7 @@ from server.contracts import service
 from server.contracts.models import Contract
 from server.core.deps import SessionDep
 from server.core.errors import DomainError
-from server.importer import ContractIn, FloorIn
+from server.importer.shapes import ContractIn, FloorIn
 from server.web.errors import one_language
 from server.web.fields import (
     FieldMessages,

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from server.auth.models import User
 from server.core.deps import SessionDep, scope_cooperative
 from server.lots.service import price_manually
-from server.payouts import queries
-from server.web import runs
+from server.payouts import review
+from server.web import run_lines, runs
 from server.web.forms import FieldError, parse_reason, parse_yuan
 from server.web.pages import render
 from server.web.runs import is_staff
@@ -62,7 +62,7 @@ def _lot_page(
     done: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    detail = queries.lot_detail(session, lot_id=lot_id, scope=scope_cooperative(user, None))
+    detail = review.lot_detail(session, lot_id=lot_id, scope=scope_cooperative(user, None))
     items = _items(detail.lot.items)
     ctx: dict[str, Any] = {
         "user": user,
@@ -109,7 +109,7 @@ def lot_price(
 
     From a run's unpriced list (``run``), a refused form comes back in that list, its
     messages in the lot's row; from the lot page, on the lot page."""
-    detail = queries.lot_detail(session, lot_id=lot_id, scope=scope_cooperative(user, None))
+    detail = review.lot_detail(session, lot_id=lot_id, scope=scope_cooperative(user, None))
     form = {"unit_price": unit_price, "reason": reason}
     errors: dict[str, str] = {}
     fen_per_kg = 0
@@ -128,7 +128,7 @@ def lot_price(
     if errors:
         if run is not None:
             the_run = runs.scoped_run(session, user, run)
-            return runs.unpriced_page(
+            return run_lines.unpriced_page(
                 request,
                 session,
                 user,

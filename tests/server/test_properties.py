@@ -20,7 +20,8 @@ from server.core.db import session_scope
 from server.importer import import_bundle
 from server.lots.models import Lot, LotPart
 from server.lots.service import ingest_lots
-from server.payouts.service import create_run, summarize
+from server.payouts.queries import summarize
+from server.payouts.service import create_run
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 GRADES = ["extra", "class_i", "class_ii", "reject"]

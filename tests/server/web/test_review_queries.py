@@ -14,6 +14,7 @@ from gongfang.settings import ServerSettings
 from server.core.db import session_scope
 from server.core.errors import NotFound
 from server.payouts import queries, service
+from server.payouts import review as pages
 from tests.server.conftest import SECRET
 from tests.server.web.review_seed import COOP, F1, F9, seed_cooperative
 
@@ -26,8 +27,8 @@ def settings(db_url: str, tmp_path: Path) -> ServerSettings:
 
 
 def _check(s: Session, run: Any) -> None:
-    summary = service.summarize(s, run)
-    every = queries.run_review(s, run=run, offset=0, limit=100)
+    summary = queries.summarize(s, run)
+    every = pages.run_review(s, run=run, offset=0, limit=100)
     assert [
         (ln.farmer_id, ln.lots, ln.net_g, ln.amount_fen, ln.adjustments_fen) for ln in every.lines
     ] == [(ln.farmer, ln.lots, ln.net_g, ln.amount_fen, ln.adjustments_fen) for ln in summary.lines]
@@ -36,7 +37,7 @@ def _check(s: Session, run: Any) -> None:
     assert every.unpriced_lots == len(summary.unpriced)
     # One line a page: each page carries the totals of all lines; past the end too.
     for offset in range(len(summary.lines) + 2):
-        page = queries.run_review(s, run=run, offset=offset, limit=1)
+        page = pages.run_review(s, run=run, offset=offset, limit=1)
         assert page.totals == every.totals
         assert [ln.farmer_id for ln in page.lines] == [
             ln.farmer for ln in summary.lines[offset : offset + 1]
@@ -58,7 +59,7 @@ def test_review_lines_match_the_summary_draft_and_approved(
         # F9 has no priced lot: an adjustment alone gives it a line.
         service.add_adjustment(s, run=run, farmer_id=F9, amount_fen=500, reason="补贴", actor="r")
         service.add_adjustment(s, run=run, farmer_id=F1, amount_fen=-250, reason="扣", actor="r")
-        review = queries.run_review(s, run=run, offset=0, limit=100)
+        review = pages.run_review(s, run=run, offset=0, limit=100)
         assert [(ln.farmer_id, ln.name, ln.low_income) for ln in review.lines] == [
             (F1, "王", True),
             (F9, "陈", False),
@@ -71,6 +72,6 @@ def test_review_lines_match_the_summary_draft_and_approved(
         _check(s, run)
         scope_other = "coop-b"
         with pytest.raises(NotFound):
-            queries.scoped_run(s, run_id=run.id, scope=scope_other)
-        rows = queries.run_rows(s, scope=COOP)
+            pages.scoped_run(s, run_id=run.id, scope=scope_other)
+        rows = pages.run_rows(s, scope=COOP)
         assert [(r.run.id, r.lots, r.total_fen) for r in rows] == [(run.id, 3, 8350 + 250)]

@@ -11,19 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from server.cli.common import ConfigOpt, DbOpt, db_session, fail
+
 if TYPE_CHECKING:
     from server.farmers.sealed import FieldCipher
-
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="数据库 URL / database URL (default: the embedded SQLite database)"),
-]
-ConfigOpt = Annotated[Path | None, typer.Option(help="TOML 配置文件 / config file")]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
 
 
 def field_keys(config: Path | None = None, *, required: bool = True) -> list[str] | None:
@@ -36,11 +27,11 @@ def field_keys(config: Path | None = None, *, required: bool = True) -> list[str
     try:
         return FieldKeySettings.load(config_file=config).field_keys()
     except ValidationError as exc:
-        raise _fail(settings_error_message(exc), 2) from None
+        raise fail(settings_error_message(exc), 2) from None
     except ConfigError as exc:
         if not required:
             return None
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
 
 
 def field_cipher(config: Path | None = None) -> FieldCipher:
@@ -79,7 +70,7 @@ def migrate(db: DbOpt = None, config: ConfigOpt = None) -> None:
     try:
         upgrade(db or default_db_url(), field_keys=keys)
     except RuntimeError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo("数据库已是最新 / the database is up to date")
 
 
@@ -89,21 +80,14 @@ def rotate_field_key(
     by: Annotated[str, typer.Option("--by", help="操作人 / who rotates")] = "cli",
 ) -> None:
     """Re-seal every bank account and phone under the first field key (then drop the old)."""
-    from server.core.config import default_db_url
-    from server.core.db import make_engine, session_factory, session_scope, upgrade
     from server.farmers.sealed import FieldCipher, FieldKeyError, rotate_all
 
     keys = field_keys(config) or []  # required: exits when there are none
-    url = db or default_db_url()
-    upgrade(url, field_keys=keys)
-    engine = make_engine(url)
     try:
-        with session_scope(session_factory(engine)) as session:
+        with db_session(db, field_keys=keys) as session:
             count = rotate_all(session, cipher=FieldCipher(keys), actor=by)
     except FieldKeyError as exc:
-        raise _fail(exc.message) from None
-    finally:
-        engine.dispose()
+        raise fail(exc.message) from None
     typer.echo(
         f"已用新密钥重新加密 {count} 位农户的信息，现在可以删除旧密钥 / re-sealed {count} "
         "farmer(s) under the new key; the old keys may now be removed from field_keys_old"
