@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.strawberry import LABELS
+from models.strawberry import LABELS, card_afzaal
 from models.strawberry.card_history import EXPERIMENTS, NARRATIVE, TEST_LOOKS
 
 
@@ -149,7 +149,7 @@ ONNX opset {meta["opset"]}; runs with onnxruntime only (no torch at run time).
   Detection in Specialty Crops", Computers and Electronics in Agriculture, 2024.
 - **brix-ripeness** (github.com/roxysoyo/Strawberry-Detection): 96×96 photos of picked
   fruit on white, labels `unripe`, `partripe` → `turning`, `ripe` (with measured Brix/acid,
-  unused). No licence file; research use.
+  unused). No licence file; research use.{card_afzaal.data(meta)}
 - Photos are read in place from `../shared/data` (or `GONGFANG_DATA`); never copied here.
 
 ### `occluded` (Riseholme, healthy fruit partly hidden)
@@ -170,7 +170,9 @@ are in metadata.json.
 {counts}
 
 Riseholme publishes no fruit identity, so each crop is its own group; the same plant may
-appear in several crops across splits (a likely optimistic bias for Riseholme numbers).
+appear in several crops across splits (a likely optimistic bias for Riseholme numbers).{
+        card_afzaal.split(meta)
+    }
 
 ## Training recipe
 - Nets: {_nets(rc, size)}
@@ -200,7 +202,7 @@ appear in several crops across splits (a likely optimistic bias for Riseholme nu
 - OOF figures of this recipe (offsets applied; the honest estimate, test untouched):
   {_fig(tr["oof_metrics"])}; on the validation photos alone {
         _fig(tr["oof_metrics_validation_photos"])
-    }; without offsets {_fig(tr["oof_metrics_no_offsets"])}.
+    }; without offsets {_fig(tr["oof_metrics_no_offsets"])}.{card_afzaal.recipe(meta)}
 - Time: {tr["train_seconds"]:.0f} s wall for {rc["folds"]} fold nets + the final net on
   {tr.get("torch_threads", 2)} torch thread(s) of a shared 2-core machine (other jobs running).
   Reproduce: `gongfang train strawberry --seed {sp["seed"]} --threads {tr.get("torch_threads", 2)}`
@@ -213,7 +215,9 @@ counts as wrong).
 
 - Riseholme, balanced accuracy over unripe/ripe/defect: **{bal_r:.3f}**
 - brix-ripeness, balanced accuracy over unripe/turning/ripe: **{bal_b:.3f}**
-- defect recall **{d["recall"]:.3f}** at precision **{d["precision"]:.3f}** (support {d["support"]})
+- defect recall **{d["recall"]:.3f}** at precision **{d["precision"]:.3f}** (support {
+        d["support"]
+    }){card_afzaal.test(meta)}
 
 Riseholme test:
 
@@ -231,7 +235,7 @@ brix-ripeness test:
 
 ## Status against issue 5 acceptance 1
 Targets: balanced accuracy ≥ 0.93 on each set, defect recall ≥ 0.85 at precision ≥ 0.6.
-This model: {status}.
+This model: {status}.{card_afzaal.status(meta)}
 
 ## What was tried (all choices made on validation or out-of-fold predictions)
 R = Riseholme and B = brix balanced accuracy, defect recall @ precision. Rows A–E (versions

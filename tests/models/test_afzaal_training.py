@@ -75,3 +75,42 @@ def test_diseases_names_the_afzaal_rows_only() -> None:
         Record("strawberry/riseholme-2021/ripe/1.png", RISEHOLME, 2, "rh:ripe/1"),
     ]
     assert list(diseases(recs)) == ["gray_mold", ""]
+
+
+def test_card_of_an_afzaal_model_has_its_sections() -> None:
+    """A model trained with the afzaal crops gets their data, split, recipe, test and
+    issue 20 status on its card; the shipped card's metadata renders without them."""
+    import json
+
+    from models import paths
+    from models.strawberry.card import render
+
+    meta = json.loads((paths.model_dir("strawberry") / "metadata.json").read_text())
+    assert "afzaal" not in render(meta, []).split("## What was tried")[0]
+    recall = {
+        "recall": 0.9,
+        "n": 69,
+        "per_disease": {"gray_mold": {"recall": 0.9, "n": 32}},
+    }
+    meta["recipe"] |= {"afzaal_share": 0.12, "strong_colour": 0.5}
+    meta["training"] |= {
+        "oof_afzaal": recall,
+        "oof_afzaal_on_tables": recall,
+        "oof_afzaal_no_offsets": recall,
+        "oof_brix_called_defect": 0.01,
+    }
+    meta["afzaal_split"] = {
+        "rule": "by source photo",
+        "counts": {"train": {"gray_mold": 78}, "test": {"gray_mold": 32}},
+        "photos": {"train": 50, "test": 20},
+    }
+    meta["test_metrics_afzaal"] = recall
+    text = render(meta, [])
+    for part in (
+        "**afzaal-2021-defects**",
+        "| test (20 photos) | gray mould 32 |",
+        "drawn as `defect` with share",
+        "gray mould 0.90 of 32",
+        "## Status against issue 20",
+    ):
+        assert part in text, part
