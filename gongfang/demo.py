@@ -237,7 +237,8 @@ def _report(console: Console, db_url: str, cooperative: str, day: date) -> None:
     from gongfang.wire import GRADE_ZH, Grade
     from server.core.db import make_engine, session_factory, session_scope
     from server.lots.models import Lot
-    from server.payouts.service import create_run, summarize
+    from server.payouts.queries import summarize
+    from server.payouts.service import create_run
 
     engine = make_engine(db_url)
     try:
