@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from bench.bench_server import FIELD_KEY, PG_BULK, SECRET, SQLITE_BULK, seed
+from bench.server_fixtures import FIELD_KEY, PG_BULK, SECRET, SQLITE_BULK, seed
 
 PER_PAGE = 100
 TARGET_MS = 200
@@ -104,7 +104,7 @@ def bench_db(name: str, url: str, n_lots: int, reps: int) -> dict[str, Any]:
             )
         )
         run = create_run(
-            s, cooperative_id="bench", period_from=first, period_to=last, actor="bench"
+            session=s, cooperative_id="bench", period_from=first, period_to=last, actor="bench"
         )
         run_id, created = run.id, run.created_at
         s.execute(

@@ -17,7 +17,8 @@ Run: ``.venv/bin/python -m bench.bench_server [--lots 1000000|0] [--only sqlite]
 (``--lots 0``: ingestion only). Bodies are serialised before the clock starts, so the
 figures measure the server. The JSON carries the load average at start and end: the
 machine may be shared, and the ratios against the raw INSERT measured in the same run are
-the comparable figures.
+the comparable figures. The world it loads (farmers, contracts, bulk SQL, lot bodies) is
+bench/server_fixtures.py; the uvicorn runs are bench/uvicorn_ingest.py.
 """
 
 from __future__ import annotations
@@ -30,145 +31,25 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, select, text
 
-FARMERS = 10_000
-STATIONS = 50
-DAYS = 90
-BATCH = 500
-SECRET = "bench-secret-0123456789abcdef"  # noqa: S105 - a throwaway test secret
-FIELD_KEY = Fernet.generate_key().decode()  # sealed farmer fields: a throwaway key
-
-
-def seed(factory: Any) -> None:
-    from server.contracts.models import Contract
-    from server.farmers.models import Farmer
-    from server.pricing.models import MarketPrice
-    from server.stations.models import Cooperative, Station
-
-    with factory() as s:
-        s.execute(insert(Cooperative), [{"id": "bench", "name": "bench"}])
-        s.execute(
-            insert(Station),
-            [{"id": f"s{i}", "cooperative_id": "bench", "name": f"s{i}"} for i in range(STATIONS)],
-        )
-        s.execute(
-            insert(Farmer),
-            [
-                {
-                    "id": f"F{i}",
-                    "cooperative_id": "bench",
-                    "name": f"农户{i}",
-                    "low_income": i % 3 == 0,
-                }
-                for i in range(FARMERS)
-            ],
-        )
-        s.execute(
-            insert(Contract),
-            [
-                {
-                    "id": f"K{i}",
-                    "farmer_id": f"F{i}",
-                    "product": "strawberry",
-                    "signed_on": date(2025, 12, 1),
-                    "valid_from": date(2026, 1, 1),
-                    "valid_to": date(2026, 12, 31),
-                    "floor_extra_fen_per_kg": 1300,
-                    "floor_class_i_fen_per_kg": 1000,
-                    "floor_class_ii_fen_per_kg": 700,
-                    "premium_pct": "20",
-                    "quota_g": 200_000,
-                    "reject_fen_per_kg": 0,
-                    "quota_used_g": 0,
-                }
-                for i in range(FARMERS)
-            ],
-        )
-        s.execute(
-            insert(MarketPrice),
-            [
-                {
-                    "cooperative_id": "bench",
-                    "product": "strawberry",
-                    "grade": g,
-                    "day": date(2026, 1, 1) + timedelta(days=d),
-                    "fen_per_kg": 1000 + 10 * (d % 30),
-                }
-                for d in range(150)
-                for g in ("extra", "class_i", "class_ii")
-            ],
-        )
-        s.commit()
-
-
-PG_BULK = """
-INSERT INTO lots (id, station_id, farmer_id, cooperative_id, product, grade, gross_g, tare_g,
-  net_g, graded_by, items, image_hashes, captured_at, intake_date, cold_room, operator,
-  content_hash, received_at, contract_id, status, amount_fen, unpriced_reason)
-SELECT md5('bulk' || n)::uuid, 's' || (n % 50), 'F' || (n % 10000), 'bench', 'strawberry',
-  (ARRAY['extra','class_i','class_ii','reject'])[1 + n % 4], 1200 + n % 5000, 200,
-  1000 + n % 5000, '{}'::json, '[]'::json, '[]'::json,
-  timestamptz '2026-01-01 02:00+00' + make_interval(days => n % 90),
-  date '2026-01-01' + (n % 90), NULL, NULL, md5(n::text), now(), 'K' || (n % 10000),
-  'priced', (1000 + n % 5000) * 13 / 10, NULL
-FROM generate_series(1, :n) AS n
-"""
-SQLITE_BULK = """
-WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < :n)
-INSERT INTO lots (id, station_id, farmer_id, cooperative_id, product, grade, gross_g, tare_g,
-  net_g, graded_by, items, image_hashes, captured_at, intake_date, cold_room, operator,
-  content_hash, received_at, contract_id, status, amount_fen, unpriced_reason)
-SELECT printf('%032x', n + 4294967296), 's' || (n % 50), 'F' || (n % 10000), 'bench',
-  'strawberry', CASE n % 4 WHEN 0 THEN 'extra' WHEN 1 THEN 'class_i' WHEN 2 THEN 'class_ii'
-  ELSE 'reject' END, 1200 + n % 5000, 200, 1000 + n % 5000, '{}', '[]', '[]',
-  datetime('2026-01-01 02:00:00', '+' || (n % 90) || ' days'),
-  date('2026-01-01', '+' || (n % 90) || ' days'), NULL, NULL, printf('%064x', n),
-  datetime('now'), 'K' || (n % 10000), 'priced', (1000 + n % 5000) * 13 / 10, NULL
-FROM s
-"""
-REBUILD_AGG = """
-INSERT INTO daily_aggregates (day, station_id, product, grade, lots, net_g, unpriced_lots,
-  amount_fen)
-SELECT intake_date, station_id, product, grade, count(*), sum(net_g),
-  sum(CASE WHEN amount_fen IS NULL THEN 1 ELSE 0 END), coalesce(sum(amount_fen), 0)
-FROM lots GROUP BY intake_date, station_id, product, grade
-"""
-
-
-def lot_bodies(n_batches: int, start: datetime, tag: int) -> list[list[dict[str, Any]]]:
-    batches = []
-    k = 0
-    for _b in range(n_batches):
-        lots = []
-        for _i in range(BATCH):
-            k += 1
-            net = 800 + (k * 37) % 6000
-            lots.append(
-                {
-                    "id": str(uuid.UUID(int=(tag << 64) + k, version=4)),
-                    "station": "s0",
-                    "farmer": f"F{(k * 7919) % FARMERS}",
-                    "product": "strawberry",
-                    "grade": ("extra", "class_i", "class_ii", "reject")[k % 4],
-                    "gross_g": net + 300,
-                    "tare_g": 300,
-                    "net_g": net,
-                    "graded_by": {
-                        "kind": "model",
-                        "model_name": "strawberry",
-                        "model_version": "1",
-                    },
-                    "captured_at": (start + timedelta(seconds=k * 3)).isoformat(),
-                }
-            )
-        batches.append(lots)
-    return batches
+from bench.server_fixtures import (
+    BATCH,
+    DAYS,
+    FARMERS,
+    FIELD_KEY,
+    PG_BULK,
+    REBUILD_AGG,
+    SECRET,
+    SQLITE_BULK,
+    lot_bodies,
+    seed,
+)
+from bench.uvicorn_ingest import bench_uvicorn
 
 
 def bench_ingestion(url: str, factory: Any, n_batches: int) -> dict[str, Any]:
@@ -183,7 +64,7 @@ def bench_ingestion(url: str, factory: Any, n_batches: int) -> dict[str, Any]:
     from server.stations.service import issue_station_key
 
     with session_scope(factory) as s:
-        key = issue_station_key(s, station_id="s0")
+        key = issue_station_key(session=s, station_id="s0")
     app = create_app(
         ServerSettings.load(
             database_url=url, secret_key=SECRET, auto_migrate=False, field_key=FIELD_KEY
@@ -223,7 +104,7 @@ def bench_ingestion(url: str, factory: Any, n_batches: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     for batch in records:
         with session_scope(factory) as s:
-            ingest_lots(s, lots=batch)
+            ingest_lots(session=s, lots=batch)
     service_s = time.perf_counter() - t0
     # Baseline: the same number of rows, already priced, inserted raw in the same batches.
     raw_batches = []
@@ -307,15 +188,15 @@ def bench_payout_and_aggregates(url: str, factory: Any, engine: Any, n_lots: int
     t0 = time.perf_counter()
     with session_scope(factory) as s:
         run = create_run(
-            s, cooperative_id="bench", period_from=first, period_to=last, actor="bench"
+            session=s, cooperative_id="bench", period_from=first, period_to=last, actor="bench"
         )
-        summary = summarize(s, run)
+        summary = summarize(session=s, run=run)
     run_s = time.perf_counter() - t0
     assert len(summary.lines) == len(rows) == FARMERS
     assert sum(line.amount_fen for line in summary.lines) == sum(int(r[3]) for r in rows)
     t0 = time.perf_counter()
     with session_scope(factory) as s:
-        approve(s, run=get_run(s, run.id), actor="bench")
+        approve(session=s, run=get_run(session=s, run_id=run.id), actor="bench")
     approve_s = time.perf_counter() - t0
     out["payout_run"] = {
         "lots": sum(line.lots for line in summary.lines),
@@ -337,9 +218,11 @@ def bench_payout_and_aggregates(url: str, factory: Any, engine: Any, n_lots: int
             times.append(time.perf_counter() - t)
         return statistics.median(times)
 
-    station_q = timed(lambda s: query(s, first_day=first, last_day=last, station_ids=["s7"]))
-    all_rows_q = timed(lambda s: query(s, first_day=first, last_day=last), reps=5)
-    totals_q = timed(lambda s: totals(s, first_day=first, last_day=last))
+    station_q = timed(
+        lambda s: query(session=s, first_day=first, last_day=last, station_ids=["s7"])
+    )
+    all_rows_q = timed(lambda s: query(session=s, first_day=first, last_day=last), reps=5)
+    totals_q = timed(lambda s: totals(session=s, first_day=first, last_day=last))
     recount_s = timed(
         lambda s: s.execute(
             select(
@@ -383,7 +266,7 @@ def bench_db(
     with factory() as s:
         from server.stations.service import issue_station_key
 
-        key = issue_station_key(s, station_id="s0")
+        key = issue_station_key(session=s, station_id="s0")
         s.commit()
     raw = result["ingestion"]["baseline_raw_insert_lots_per_s"]
     result["ingestion"]["uvicorn"] = [
@@ -435,105 +318,6 @@ def main() -> None:
                 pg.close()
     results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(results, indent=2, ensure_ascii=False))
-
-
-def bench_uvicorn(
-    url: str, key: str, n_batches: int, workers: int, raw_lots_per_s: int, db_pid: int | None
-) -> dict[str, Any]:
-    """Ingestion through a real uvicorn server (own processes), ``workers`` clients at once."""
-    import concurrent.futures
-    import subprocess
-
-    import httpx
-
-    from gongfang.embedded_broker import free_port
-
-    port = free_port()
-    env = dict(
-        os.environ,
-        GONGFANG_SERVER_DATABASE_URL=url,
-        GONGFANG_SERVER_SECRET_KEY=SECRET,
-        GONGFANG_SERVER_AUTO_MIGRATE="0",
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "server.main:serve_app",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not come up")
-            time.sleep(0.2)
-        bodies = [
-            json.dumps({"station": "s0", "lots": b}).encode()
-            for b in lot_bodies(n_batches, datetime(2026, 7, 1, 1, tzinfo=UTC), 4 + workers)
-        ]
-        headers = {"X-Api-Key": key, "Content-Type": "application/json"}
-
-        def post_all(chunk: list[bytes]) -> None:
-            with httpx.Client(base_url=base, timeout=120) as client:
-                for body in chunk:
-                    res = client.post("/api/v1/sync", content=body, headers=headers)
-                    assert res.status_code == 200, res.text
-                    assert all(a["result"] == "accepted" for a in res.json()["lots"])
-
-        chunks = [bodies[i::workers] for i in range(workers)]
-        cpu0 = _cpu_s(proc.pid), _cpu_s(db_pid)
-        t0 = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            list(pool.map(post_all, chunks))
-        elapsed = time.perf_counter() - t0
-        cpu1 = _cpu_s(proc.pid), _cpu_s(db_pid)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    return {
-        "workers": workers,
-        "clients": workers,
-        "lots": n_batches * BATCH,
-        "lots_per_s": round(n_batches * BATCH / elapsed),
-        "ratio_to_raw_insert": round(n_batches * BATCH / elapsed / raw_lots_per_s, 3),
-        # CPU spent per batch of 500, whatever else runs on the machine:
-        "server_cpu_ms_per_batch": round((cpu1[0] - cpu0[0]) / n_batches * 1000, 1),
-        "postgres_cpu_ms_per_batch": (
-            round((cpu1[1] - cpu0[1]) / n_batches * 1000, 1) if db_pid else None
-        ),
-    }
-
-
-def _cpu_s(root_pid: int | None) -> float:
-    """User + system CPU seconds of a process and its direct children (Linux /proc)."""
-    if not root_pid:
-        return 0.0
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue  # the process just ended
-        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-        if int(stat.parent.name) == root_pid or int(fields[1]) == root_pid:
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
