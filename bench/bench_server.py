@@ -196,7 +196,8 @@ def bench_payout_and_aggregates(url: str, factory: Any, engine: Any, n_lots: int
     assert sum(line.amount_fen for line in summary.lines) == sum(int(r[3]) for r in rows)
     t0 = time.perf_counter()
     with session_scope(factory) as s:
-        approve(session=s, run=get_run(session=s, run_id=run.id), actor="bench")
+        # Four-eyes: another reviewer than the run's creator approves it.
+        approve(session=s, run=get_run(session=s, run_id=run.id), actor="bench-approver")
     approve_s = time.perf_counter() - t0
     out["payout_run"] = {
         "lots": sum(line.lots for line in summary.lines),

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.server_fixtures import BATCH, SECRET, lot_bodies
+from bench.server_fixtures import BATCH, FIELD_KEY, SECRET, lot_bodies
 
 
 def bench_uvicorn(
@@ -31,6 +31,7 @@ def bench_uvicorn(
         os.environ,
         GONGFANG_SERVER_DATABASE_URL=url,
         GONGFANG_SERVER_SECRET_KEY=SECRET,
+        GONGFANG_SERVER_FIELD_KEY=FIELD_KEY,
         GONGFANG_SERVER_AUTO_MIGRATE="0",
     )
     proc = subprocess.Popen(
