@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,7 +175,7 @@ class EdgeStore(OutboxQueue):
 
     # ------------------------------------------------------------ pending lots
 
-    def save_pending(self, lot_id: str, lane: str, doc: dict[str, Any]) -> None:
+    def save_pending(self, lot_id: str, lane: str, doc: Mapping[str, Any]) -> None:
         """Keep (or update) a weighed crate that waits for confirmation."""
         body = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
         with self._tx(f"待确认批次未能保存 / pending lot {lot_id} not saved") as db:

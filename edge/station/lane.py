@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from edge.station.grading_port import Grading
 from edge.station.pending import Farmer, PendingLot
@@ -21,6 +21,17 @@ from gongfang.settings import EdgeLane
 
 FRAME_EPOCHS_KEPT = 16
 LATE_FRAME_MS = 10_000  # a frame this soon after the crate came off still shows that crate
+
+
+class LastLotView(TypedDict):
+    """The lane's last stored lot, as its status shows it."""
+
+    lot_id: str
+    farmer: str
+    net_g: int
+    grade: str
+    graded_by: str
+    placeholder_grader: bool
 
 
 @dataclass(slots=True)
@@ -44,7 +55,7 @@ class LaneState:
     off_ms: int = 0  # when the last crate came off (edge clock)
     frame_epochs: dict[str, int] = field(default_factory=dict)
     pending: deque[PendingLot] = field(default_factory=deque)
-    last_lot: dict[str, Any] | None = None
+    last_lot: LastLotView | None = None
     lots: int = 0
 
 

@@ -12,13 +12,41 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from edge.errors import WorkflowError
 from edge.station.grading_port import Grading
 from gongfang import wire
 
 DOC_VERSION = 1
+
+
+class FarmerDoc(TypedDict):
+    id: str
+    name: str | None
+    verified: bool
+
+
+class GradingDoc(TypedDict):
+    frame_sha256: str
+    received_ms: int
+    grade: str | None
+    model_name: str
+    model_version: str
+    items: list[dict[str, Any]]
+    flags: list[str]
+    error: str | None
+
+
+class PendingDoc(TypedDict):
+    """A pending lot as the edge database keeps it (``v`` is :data:`DOC_VERSION`)."""
+
+    v: int
+    gross_g: int
+    tare_g: int
+    captured_ms: int
+    farmer: FarmerDoc | None
+    grading: GradingDoc | None
 
 
 @dataclass(slots=True)
@@ -46,7 +74,7 @@ class PendingLot:
     epoch: int = 0
     restored: bool = False  # brought back from the database after a restart
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self) -> PendingDoc:
         """What the database keeps of it (see :func:`pending_from_doc`)."""
         g, f = self.grading, self.farmer
         return {
@@ -115,7 +143,8 @@ class PendingLot:
 
 
 def pending_from_doc(lot_id: str, doc: dict[str, Any]) -> PendingLot:
-    """A pending lot read back from the database; raises KeyError/TypeError/ValueError
+    """A pending lot read back from the database (a :class:`PendingDoc`, unchecked: it
+    may come from an older version or a damaged row); raises KeyError/TypeError/ValueError
     for a document it cannot trust."""
     g, f = doc.get("grading"), doc.get("farmer")
     grading = None

@@ -2,15 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal, TypedDict
 
 from edge.station.grading_port import PLACEHOLDER_MODEL, Grading
-from edge.station.lane import LaneState
-from edge.station.pending import PendingLot
+from edge.station.lane import LaneState, LastLotView
+from edge.station.pending import FarmerDoc, PendingLot
 from gongfang import wire
 
 
-def pending_view(p: PendingLot) -> dict[str, Any]:
+class PendingView(TypedDict):
+    lot_id: str
+    gross_g: int
+    tare_g: int
+    net_g: int
+    captured_at: str  # ISO 8601
+    grade: str | None
+    grade_zh: str | None
+    model: str | None  # "name version"
+    grading_error: str | None
+    farmer: str | None
+    waiting_for: Literal["farmer", "grading", "operator", "override"]
+    restored: bool
+
+
+class LaneView(TypedDict):
+    product: str
+    tare_g: int
+    weight_g: int | None
+    weight_ts_ms: int | None
+    weight_status: str | None
+    settled: bool
+    farmer: FarmerDoc | None
+    operator: str | None
+    frame_ms: int | None
+    pending: list[PendingView]
+    last_lot: LastLotView | None
+    lots: int
+    cold_room: str | None
+
+
+def pending_view(p: PendingLot) -> PendingView:
     """A pending lot, and what it waits for: farmer, grading, operator or an override."""
     g = p.grading
     return {
@@ -35,7 +66,7 @@ def pending_view(p: PendingLot) -> dict[str, Any]:
     }
 
 
-def lane_view(s: LaneState) -> dict[str, Any]:
+def lane_view(s: LaneState) -> LaneView:
     """A lane: its scale, farmer, operator, pending lots and last stored lot."""
     return {
         "product": s.product.value,
@@ -57,7 +88,7 @@ def lane_view(s: LaneState) -> dict[str, Any]:
     }
 
 
-def last_lot_view(record: wire.LotRecord, grading: Grading | None) -> dict[str, Any]:
+def last_lot_view(record: wire.LotRecord, grading: Grading | None) -> LastLotView:
     """A lane's last stored lot (kept on the lane for its status)."""
     return {
         "lot_id": str(record.id),
