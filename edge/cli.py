@@ -25,7 +25,7 @@ def edge_main(
     ctx: typer.Context,
     station: Annotated[str | None, typer.Option(help="站点编号 station id")] = None,
     mqtt: Annotated[
-        str | None, typer.Option(help="MQTT broker URL, mqtt://host:port or embedded://")
+        str | None, typer.Option(help="MQTT 代理地址 / broker URL, mqtt://host:port or embedded://")
     ] = None,
     server: Annotated[str | None, typer.Option(help="中心服务器 server URL")] = None,
     api_key: Annotated[str | None, typer.Option(help="本站密钥 station API key")] = None,

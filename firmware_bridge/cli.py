@@ -48,7 +48,7 @@ def bridge(
         Path, typer.Option("--config", help="站点设备配置 TOML / station device config")
     ],
     mqtt: Annotated[
-        str | None, typer.Option("--mqtt", help="MQTT URL, e.g. mqtt://127.0.0.1:1883")
+        str | None, typer.Option("--mqtt", help="MQTT 代理地址 / broker URL, e.g. mqtt://127.0.0.1:1883")
     ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="调试日志 / debug logging")
@@ -134,16 +134,22 @@ def simulate(
     ] = None,
     lanes: Annotated[int, typer.Option(help="收购工位数 / weighing lanes")] = 1,
     rooms: Annotated[int, typer.Option(help="冷库数 / cold rooms")] = 1,
-    product: Annotated[str, typer.Option(help="strawberry | ruoye")] = "strawberry",
+    product: Annotated[
+        str, typer.Option(help="产品：strawberry 草莓 | ruoye 箬叶 / product")
+    ] = "strawberry",
     fault: Annotated[
         list[str] | None,
         typer.Option(
-            help="故障 / fault: compressor | silent-sensor | unsettled-scale | garbled, "
-            "可加 @秒 / optionally @seconds"
+            help="故障 / fault: compressor | silent-sensor | unsettled-scale | garbled | "
+            "door-left-open, 可加 @秒 / optionally @seconds"
         ),
     ] = None,
     start: Annotated[
-        str | None, typer.Option(help="模拟开始时间 ISO-8601（含时区）/ simulated start")
+        str | None,
+        typer.Option(
+            help="模拟开始时间 ISO-8601（含时区），默认今天 08:00 上海时间 / simulated start "
+            "(default: today 08:00 Asia/Shanghai, so lots fall on today's prices)"
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="逐条打印 / print every message")
@@ -153,7 +159,7 @@ def simulate(
     from rich.console import Console
 
     from firmware_bridge.errors import MqttError
-    from firmware_bridge.simulate.day import DEFAULT_START
+    from firmware_bridge.simulate.day import opening_today
     from firmware_bridge.simulate.publish import Event
     from firmware_bridge.simulate.station import StationSimulator
     from gongfang.settings import EMBEDDED_MQTT, BridgeSettings
@@ -168,7 +174,7 @@ def simulate(
         )
         raise typer.Exit(2)
     try:
-        begin = datetime.fromisoformat(start) if start else DEFAULT_START
+        begin = datetime.fromisoformat(start) if start else opening_today()
         if begin.tzinfo is None:
             raise ValueError("start needs a timezone, e.g. 2026-01-15T08:00+08:00")
         sim = StationSimulator(

@@ -13,38 +13,48 @@ import logging
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY_S = 1800.0  # simulated seconds: the farmers' visits, then the cold room until the alarm
 
 
 def demo(
-    farmers: Annotated[int, typer.Option(help="How many farmers visit the station.")] = 6,
-    speed: Annotated[float, typer.Option(help="Simulated time runs this many times faster.")] = 40,
-    seed: Annotated[int, typer.Option(help="Seed of the simulated day.")] = 1,
+    farmers: Annotated[
+        int, typer.Option(min=1, max=10, help="来访农户数 / how many farmers visit the station.")
+    ] = 6,
+    speed: Annotated[
+        float, typer.Option(help="模拟时间加速倍数 / simulated time runs this many times faster.")
+    ] = 40,
+    seed: Annotated[int, typer.Option(help="模拟日的随机种子 / seed of the simulated day.")] = 1,
     home: Annotated[
-        Path | None, typer.Option(help="Data folder (default: a new temporary folder).")
+        Path | None,
+        typer.Option(
+            help="数据目录（默认新建临时目录）/ data folder (default: a new temporary one)."
+        ),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 240,
+    timeout: Annotated[
+        float, typer.Option(help="超过此秒数即放弃 / give up after this many seconds.")
+    ] = 240,
     exit_after: Annotated[
         float | None,
         typer.Option(
             "--exit-after",
             min=0,
-            help="Stop this many seconds after the pages are up (default: keep them up "
-            "until Ctrl-C).",
+            help="页面启动后多少秒停止（默认一直运行到 Ctrl-C）/ stop this many seconds after "
+            "the pages are up (default: keep them up until Ctrl-C).",
         ),
     ] = None,
 ) -> None:
-    """Run a simulated station day on embedded defaults, say what happened, and keep the
-    station console, the cooperative review and a farmer passbook up (URLs printed)."""
+    """演示：模拟收购站的一天并打开三个页面 / Run a simulated station day on embedded
+    defaults, say what happened, and keep the station console, the cooperative review and
+    a farmer passbook up (URLs printed)."""
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     console = Console()
     base = home or Path(tempfile.mkdtemp(prefix="gongfang-demo-"))
@@ -84,8 +94,9 @@ def _run(
 ) -> None:
     from edge.app import EdgeNode
     from firmware_bridge.simulate.station import StationSimulator
-    from gongfang.demo_bundle import COOPERATIVE, FARMERS, STATION, demo_bundle
+    from gongfang.demo_bundle import COOPERATIVE, QUALITIES, STATION, VISITORS, demo_bundle
     from gongfang.demo_pages import print_pages, provision
+    from gongfang.demo_report import report
     from gongfang.embedded_broker import EmbeddedBroker
     from gongfang.settings import EdgeSettings, ServerSettings
 
@@ -131,11 +142,16 @@ def _run(
                     mqtt_url=broker.url,
                     seed=seed,
                     speed=speed,
-                    farmers=FARMERS,
+                    farmers=VISITORS,
+                    qualities=QUALITIES,
+                    # A bad morning in the cold room: its compressor has stopped and
+                    # the door is propped open for 7 min while crates go in; the room
+                    # warms past 4 °C and the 20-minute alarm goes off (DESIGN's cold chain).
+                    faults=["compressor@0", "door-left-open@30"],
                     start=start,
                 )
                 with console.status("模拟收购日进行中 / simulating the station day…"):
-                    summary = sim.run(n_farmers=farmers)
+                    summary = sim.run(n_farmers=farmers, duration_s=DAY_S)
                 _ok(
                     console,
                     f"模拟器发送 {summary.messages} 条消息：{summary.farmers} 位农户，"
@@ -156,7 +172,8 @@ def _run(
                         f"{n} crate(s) could not be graded from the photo and wait for the "
                         "operator"
                     )
-                _report(console, db_url, COOPERATIVE, today)
+                report(console, db_url, COOPERATIVE, STATION, today)
+                _ok(console, "结算草稿已生成，审核人可批准", "payout draft created for review")
                 pages = provision(
                     db_url=db_url, cooperative=COOPERATIVE, node=node, server_url=server.url
                 )
@@ -192,8 +209,8 @@ def _provision(db_url: str, bundle: dict[str, Any], station: str) -> str:
     engine = make_engine(db_url)
     try:
         with session_scope(session_factory(engine)) as session:
-            import_bundle(session, bundle, actor="demo")
-            return issue_station_key(session, station_id=station, actor="demo")
+            import_bundle(session=session, doc=bundle, actor="demo")
+            return issue_station_key(session=session, station_id=station, actor="demo")
     finally:
         engine.dispose()
 
@@ -229,58 +246,6 @@ def _wait_synced(node: Any, crates: int, deadline: float, stall_s: float = 10.0)
                 f"outbox {outbox}, sync {st['sync'].get('status')}"
             )
         time.sleep(0.25)
-
-
-def _report(console: Console, db_url: str, cooperative: str, day: date) -> None:
-    from sqlalchemy import func, select
-
-    from gongfang.wire import GRADE_ZH, Grade
-    from server.core.db import make_engine, session_factory, session_scope
-    from server.lots.models import Lot
-    from server.payouts.queries import summarize
-    from server.payouts.service import create_run
-
-    engine = make_engine(db_url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            run = create_run(
-                session,
-                cooperative_id=cooperative,
-                period_from=day - timedelta(days=14),
-                period_to=day,
-                actor="demo",
-            )
-            summary = summarize(session, run)
-            doc: dict[str, Any] = summary.as_json()
-            # The demo database holds only this day's lots: count them by grade.
-            grades: dict[str, int] = {
-                str(g): int(n)
-                for g, n in session.execute(select(Lot.grade, func.count()).group_by(Lot.grade))
-            }
-    finally:
-        engine.dispose()
-    table = Table(title=f"结算草稿 Payout draft #{doc['run']} — {cooperative}, to {day}")
-    for col in ("农户 farmer", "批次 lots", "净重 kg", "金额 元", "调整 元", "合计 元"):
-        table.add_column(col, justify="right" if col[0] != "农" else "left")
-    from gongfang.money import fen_to_yuan_str, grams_to_kg_str
-
-    for line in doc["lines"]:
-        table.add_row(
-            str(line["farmer"]),
-            str(line["lots"]),
-            grams_to_kg_str(int(line["net_g"])),
-            fen_to_yuan_str(int(line["amount_fen"])),
-            fen_to_yuan_str(int(line["adjustments_fen"])),
-            fen_to_yuan_str(int(line["total_fen"])),
-        )
-    graded = "，".join(f"{GRADE_ZH[g]} {grades[g.value]}" for g in Grade if g.value in grades)
-    console.print(f"等级 / grades by camera: {graded}")
-    console.print(table)
-    if doc["unpriced"]:
-        console.print(
-            f"待审核（无合同或无价格）/ unpriced, waiting for review: {len(doc['unpriced'])} lots"
-        )
-    _ok(console, "结算草稿已生成，审核人可批准", "payout draft created for review")
 
 
 class _ServerThread:

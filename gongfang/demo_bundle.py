@@ -1,7 +1,10 @@
 """The demo cooperative: one station, ten farmers under strawberry contracts, market prices.
 
-Prices are in fen/kg (DESIGN.md), pitched at 建德's numbers: market ~24–36 元/kg by grade,
-a 20% 共富价 premium, floors a little under market.
+Prices are in fen/kg (DESIGN.md), pitched at 建德's numbers: market ~20–36 元/kg by grade,
+a 20% 共富价 premium, floors a little under market, 等外 fruit bought for processing at
+4.00 元/kg. The day is scripted so each rule shows once: 张伟 (F003) brings good fruit
+past a small quota (a lot split at the quota), 杨丽 (F006) brings poor crates (等外), 吴霞
+(F010) has no contract (her lots wait for review, unpriced).
 """
 
 from __future__ import annotations
@@ -13,6 +16,12 @@ COOPERATIVE = "C01"
 STATION = "ST01"
 FARMERS = [f"F{i:03d}" for i in range(1, 11)]
 _NAMES = ["王建国", "李秀英", "张伟", "刘芳", "陈明", "杨丽", "赵强", "黄敏", "周杰", "吴霞"]
+# Who visits, in order (``gongfang demo --farmers N`` takes the first N) and what their
+# crates look like on camera (the others' quality follows from the seed).
+VISITORS = ["F001", "F002", "F003", "F010", "F005", "F006", "F004", "F007", "F008", "F009"]
+QUALITIES = {"F001": "good", "F002": "good", "F003": "good", "F010": "good", "F006": "poor"}
+QUOTA_G = {"F003": 8_000}
+REJECT_FEN_PER_KG = 400
 MARKET_FEN_PER_KG = {"extra": 3600, "class_i": 2800, "class_ii": 2000, "reject": 600}
 FLOOR_FEN_PER_KG = {"extra": 3400, "class_i": 2600, "class_ii": 1800}
 
@@ -35,8 +44,8 @@ def demo_bundle(day: date) -> dict[str, Any]:
             "floor_fen_per_kg": FLOOR_FEN_PER_KG,
             "premium_pct": "20",
             # A small quota on one farmer shows a lot split across it.
-            "quota_g": 20_000 if fid == "F003" else None,
-            "reject_fen_per_kg": 0,
+            "quota_g": QUOTA_G.get(fid),
+            "reject_fen_per_kg": REJECT_FEN_PER_KG,
         }
         for fid in FARMERS
         if fid != "F010"  # F010 has no contract: their lots wait for review (unpriced)

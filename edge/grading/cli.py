@@ -26,7 +26,7 @@ def expand(paths: list[Path]) -> list[Path]:
 def grade(
     paths: Annotated[list[Path], typer.Argument(help="照片或目录 photos or folders of photos")],
     product: Annotated[
-        str, typer.Option("--product", "-p", help="strawberry | ruoye")
+        str, typer.Option("--product", "-p", help="产品：strawberry 草莓 | ruoye 箬叶 / product")
     ] = "strawberry",
     single: Annotated[
         bool,
@@ -42,7 +42,8 @@ def grade(
         typer.Option("--annotate", help="把标注图写入此目录 write annotated photos to this folder"),
     ] = None,
 ) -> None:
-    """Grade strawberry or 箬叶 photos; print one JSON object per image."""
+    """给草莓或箬叶照片定级，每张输出一个 JSON / Grade strawberry or 箬叶 photos; print one
+    JSON object per image."""
     import json
     import sys
 

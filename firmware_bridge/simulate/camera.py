@@ -10,6 +10,7 @@ import importlib
 import io
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -49,7 +50,14 @@ class CrateCamera:
         product: Product,
         size: tuple[int, int],
         camera: Literal["render", "placeholder"],
+        qualities: Mapping[str, str] | None = None,
     ) -> None:
+        unknown = {q for q in (qualities or {}).values() if q not in _QUALITY}
+        if unknown:
+            raise ValueError(
+                f"未知品质 / unknown crate quality {sorted(unknown)}; choose from {list(_QUALITY)}"
+            )
+        self.qualities = dict(qualities or {})
         self.seed = seed
         self.product = product
         self.size = size  # strawberry photos; 箬叶 keep the renderer's larger default
@@ -57,7 +65,10 @@ class CrateCamera:
         self.mode: str | None = None
 
     def _quality(self, farmer: str) -> str:
-        """The farmer's usual crate quality: most bring good produce, a few do not."""
+        """The farmer's usual crate quality: as scripted, else drawn from the seed (most
+        bring good produce, a few do not)."""
+        if farmer in self.qualities:
+            return self.qualities[farmer]
         return random.Random(f"{self.seed}:quality:{farmer}").choices(
             list(_QUALITY), weights=[0.5, 0.35, 0.15]
         )[0]

@@ -13,19 +13,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from gongfang.wire import Product
 
-FaultKind = Literal["compressor", "silent-sensor", "unsettled-scale", "garbled"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("compressor", "silent-sensor", "unsettled-scale", "garbled")
+FaultKind = Literal["compressor", "silent-sensor", "unsettled-scale", "garbled", "door-left-open"]
+FAULT_KINDS: tuple[FaultKind, ...] = (
+    "compressor",
+    "silent-sensor",
+    "unsettled-scale",
+    "garbled",
+    "door-left-open",
+)
+DOOR_LEFT_OPEN_MS = 7 * 60_000  # longer than DESIGN's 5 min door rule
 _FAULT_DEFAULT_AT_S: dict[str, float] = {
     "compressor": 60.0,
+    "door-left-open": 60.0,
     "silent-sensor": 60.0,
     "unsettled-scale": 0.0,
     "garbled": 0.0,
 }
 #: 2026-01-15 08:00 Asia/Shanghai, mid strawberry season: seeded runs start here.
 DEFAULT_START = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def opening_today(now: datetime | None = None) -> datetime:
+    """Today's 08:00 in Asia/Shanghai (the station opens), or now if that is still to
+    come: lots then fall on today's prices and no reading is stamped in the future."""
+    now = now or datetime.now(UTC)
+    local = now.astimezone(SHANGHAI)
+    opening = local.replace(hour=8, minute=0, second=0, microsecond=0)
+    return min(opening, local.replace(microsecond=0)).astimezone(UTC)
 SAMPLE_PERIOD_MS = 200
 CRATE_TARE_G = 500  # the edge's default lane tare
 DIVISION_G = 10  # the platform scale's division

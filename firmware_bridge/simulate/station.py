@@ -8,7 +8,8 @@ rest. Cold rooms report climate every 10 s with the compressor cycling (a saw-to
 around 1 °C for strawberry rooms), and their doors open when crates are carried in.
 Faults: ``compressor`` (it stops: the room warms towards ambient), ``silent-sensor`` (a
 probe stops reporting and its device goes offline), ``unsettled-scale`` (crates on the
-first lane never settle), ``garbled`` (some scale/climate payloads are corrupted), each
+first lane never settle), ``garbled`` (some scale/climate payloads are corrupted),
+``door-left-open`` (the first room's door stays open for 7 minutes), each
 optionally ``@seconds`` into the run (e.g. ``compressor@600``).
 
 Everything is generated from the seed in simulated time (``ts_ms`` from ``start``), so
@@ -26,7 +27,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -37,6 +38,7 @@ from firmware_bridge.simulate.day import (
     CRATE_MS,
     DEFAULT_START,
     DIVISION_G,
+    DOOR_LEFT_OPEN_MS,
     SAMPLE_PERIOD_MS,
     SCAN_LEAD_MS,
     Crate,
@@ -67,7 +69,9 @@ class StationSimulator:
     ``lanes`` / ``rooms``: a count (ids ``lane1``…, ``room1``… as the edge's defaults) or
     the ids themselves. ``farmers``: the codes the scanner reads (default F001…F010),
     visiting in turn. ``camera_size`` is the strawberry photo size (箬叶 photos keep the
-    renderer's larger default: leaves are long); ``camera="placeholder"`` skips rendering.
+    renderer's larger default: leaves are long); ``camera="placeholder"`` skips rendering;
+    ``qualities`` scripts a farmer's usual crates (``good``, ``fair``, ``poor``; others
+    drawn from the seed).
     With the default mean gap of 45 s a 12-hour day buys about 13 t, like 建德's centre.
     """
 
@@ -87,6 +91,7 @@ class StationSimulator:
         mean_gap_s: float = 45.0,
         camera_size: tuple[int, int] = (1280, 960),
         camera: Literal["render", "placeholder"] = "render",
+        qualities: Mapping[str, str] | None = None,
     ) -> None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
@@ -116,7 +121,7 @@ class StationSimulator:
         self.camera = camera
         self.stop_event = threading.Event()
         self._camera = CrateCamera(
-            seed=seed, product=self.product, size=camera_size, camera=camera
+            seed=seed, product=self.product, size=camera_size, camera=camera, qualities=qualities
         )
         self._visits: list[Visit] = []
 
@@ -221,6 +226,7 @@ class StationSimulator:
         is_first = room == self.rooms[0]
         compressor = self._fault("compressor") if is_first else None
         silent = self._fault("silent-sensor") if is_first else None
+        left_open = self._fault("door-left-open") if is_first else None
         garbled = self._fault("garbled")
         setpoint = 1.0 if self.product is Product.STRAWBERRY else 4.0
         # Doors open when a visit's crates are carried in: (open_ms, close_ms).
@@ -229,6 +235,10 @@ class StationSimulator:
             if v.room == room:
                 opened = v.start_ms + v.duration_ms + rng.randint(5_000, 30_000)
                 doors.append((opened, opened + rng.randint(20_000, 90_000)))
+        if left_open is not None:  # someone props the door open: no visit closes it early
+            a = int(left_open.at_s * 1000)
+            b = a + DOOR_LEFT_OPEN_MS
+            doors = [(o, c) for o, c in doors if c < a or o > b] + [(a, b)]
         door_events = sorted([(a, True) for a, _ in doors] + [(b, False) for _, b in doors])
         temp = setpoint + rng.uniform(-0.3, 0.3)
         rh = 92.0

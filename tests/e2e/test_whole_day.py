@@ -89,11 +89,11 @@ def test_whole_day_scale_to_bank_batch(
     sessions = server_app.state.sessions
     with session_scope(sessions) as s:
         import_bundle(
-            s,
-            demo_bundle(datetime.fromisoformat(_today()).date()),
+            session=s,
+            doc=demo_bundle(datetime.fromisoformat(_today()).date()),
             cipher=server_app.state.field_cipher,
         )
-        key = issue_station_key(s, station_id=STATION)
+        key = issue_station_key(session=s, station_id=STATION)
 
     topics = wire.Topics(STATION)
     link = tmp_path / "ttyXK3190"
@@ -159,20 +159,25 @@ def test_whole_day_scale_to_bank_batch(
         lots_total = sum(lot.amount_fen or 0 for lot in lots.values())
         assert lots_total > 0
         day = datetime.fromisoformat(_today()).date()
-        stored = totals(s, first_day=day, last_day=day)
+        stored = totals(session=s, first_day=day, last_day=day)
         assert sum(r.amount_fen for r in stored) == lots_total
         assert sum(r.lots for r in stored) == len(CRATES)
         assert sum(r.net_g for r in stored) == sum(g - TARE_G for _, g in CRATES)
         assert sum(r.unpriced_lots for r in stored) == len(unpriced)
-        again = recount(s)
+        again = recount(session=s)
         assert sum(v.amount_fen for v in again.values()) == lots_total
         assert sum(v.lots for v in again.values()) == len(CRATES)
-        # F003's 20 kg quota runs out in their second crate: that lot is priced in two parts.
-        second = edge_lots[4]["id"]
-        parts = s.scalars(select(LotPart).where(LotPart.lot_id == lots[second].id)).all()
-        assert len(parts) == 2
-        assert sum(p.net_g for p in parts) == lots[second].net_g
-        assert sum(p.amount_fen for p in parts) == lots[second].amount_fen
+        # F003's 8 kg quota runs out in their first crate: that lot is priced in two parts
+        # (contract price up to the quota, market price beyond); the second is all beyond.
+        first, second = (lots[edge_lots[i]["id"]] for i in (3, 4))
+        split = s.scalars(
+            select(LotPart).where(LotPart.lot_id == first.id).order_by(LotPart.part_no)
+        ).all()
+        assert [p.basis for p in split] == ["contract", "over_quota"]
+        assert sum(p.net_g for p in split) == first.net_g
+        assert sum(p.amount_fen for p in split) == first.amount_fen
+        beyond = s.scalars(select(LotPart).where(LotPart.lot_id == second.id)).all()
+        assert [p.basis for p in beyond] == ["over_quota"]
         n_lots = s.scalar(select(func.count()).select_from(Lot))
     assert n_lots == len(CRATES)
 

@@ -198,7 +198,8 @@ def test_cli_simulate_twice_through_broker(mosquitto: Mosquitto) -> None:
         watcher = Watcher(mosquitto.url, f"gf/v1/{station}/#")
         try:
             args = ["simulate", "--station", station, "--mqtt", mosquitto.url, "--seed", "5"]
-            args += ["--speed", "0", "--farmers", "1"]
+            # The CLI's day is today's unless told: pin it to the simulator's seeded start.
+            args += ["--speed", "0", "--farmers", "1", "--start", "2026-01-15T08:00+08:00"]
             result = CliRunner().invoke(app, args)
             assert result.exit_code == 0, result.output
             assert "camera" in result.output
@@ -230,3 +231,24 @@ def test_cli_bad_options_exit_2_with_reason(args: list[str], message: str) -> No
     assert result.exit_code == 2
     assert message in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_simulate_defaults_to_todays_opening_in_shanghai() -> None:
+    """Without --start a simulated day is today's (Asia/Shanghai): its lots meet today's
+    prices on a real server, and nothing is stamped ahead of the clock."""
+    from datetime import UTC, datetime
+
+    from firmware_bridge.simulate.day import opening_today
+
+    # 10:30 in Shanghai (02:30 UTC): the day opened at 08:00 local = 00:00 UTC.
+    assert opening_today(datetime(2026, 3, 2, 2, 30, tzinfo=UTC)) == datetime(
+        2026, 3, 2, 0, 0, tzinfo=UTC
+    )
+    # 23:30 UTC on 03-01 is 07:30 on 03-02 in Shanghai: before opening, so now.
+    early = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    assert opening_today(early) == early
+    # 16:30 UTC is 00:30 the next day in Shanghai: that day's 08:00 has not come yet.
+    late = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)
+    assert opening_today(late) == late
+    now = datetime.now(UTC)
+    assert opening_today() <= now
