@@ -45,7 +45,7 @@ def make_reviewer(db_url: str, cooperative: str) -> tuple[str, str]:
             user = session.scalars(select(User).where(User.name == REVIEWER)).first()
             if user is None:
                 create_user(
-                    session,
+                    session=session,
                     name=REVIEWER,
                     role="reviewer",
                     password=password,

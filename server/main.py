@@ -131,7 +131,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.field_cipher = FieldCipher(field_keys)
     try:  # a wrong field key stops the start, rather than the first bank export
         with app.state.sessions() as session:
-            check_readable(session, cipher=app.state.field_cipher)
+            check_readable(session=session, cipher=app.state.field_cipher)
     except FieldKeyError as exc:
         engine.dispose()
         raise ConfigError(exc.message) from None

@@ -37,7 +37,7 @@ class AggregateDelta:
             self.amount_fen += amount_fen
 
 
-def apply_deltas(session: Session, deltas: Mapping[AggKey, AggregateDelta]) -> None:
+def apply_deltas(*, session: Session, deltas: Mapping[AggKey, AggregateDelta]) -> None:
     """Upsert-add the deltas: one multi-row statement per 500 keys, in key order (so
     concurrent batches lock the rows in the same order and cannot deadlock)."""
     if not deltas:
@@ -85,9 +85,7 @@ class AggregateRow:
 
 
 def query(
-    session: Session,
-    *,
-    first_day: date,
+    *, session: Session, first_day: date,
     last_day: date,
     station_ids: list[str] | None = None,
     product: str | None = None,
@@ -123,7 +121,7 @@ class TotalRow:
 
 
 def totals(
-    session: Session, *, first_day: date, last_day: date, station_ids: list[str] | None = None
+    *, session: Session, first_day: date, last_day: date, station_ids: list[str] | None = None
 ) -> list[TotalRow]:
     """Range totals per station × product × grade, summed in the database."""
     t = DailyAggregate
@@ -150,7 +148,7 @@ def totals(
 
 
 def recount(
-    session: Session, *, station_ids: list[str] | None = None
+    *, session: Session, station_ids: list[str] | None = None
 ) -> dict[AggKey, AggregateDelta]:
     """The aggregates recomputed from the raw lots."""
     stmt = select(
@@ -174,7 +172,7 @@ def recount(
 
 
 def stored(
-    session: Session, *, station_ids: list[str] | None = None
+    *, session: Session, station_ids: list[str] | None = None
 ) -> dict[AggKey, AggregateDelta]:
     """The stored aggregates as the same mapping :func:`recount` returns."""
     stmt = select(DailyAggregate)

@@ -62,7 +62,7 @@ def daily(
     if station is not None:
         stations = [station] if stations is None or station in stations else []
     rows = query(
-        session,
+        session=session,
         first_day=date_from,
         last_day=date_to,
         station_ids=stations,
@@ -107,5 +107,5 @@ def range_totals(
     stations: list[str] | None = None
     if coop is not None:
         stations = list(session.scalars(select(Station.id).where(Station.cooperative_id == coop)))
-    rows = totals(session, first_day=date_from, last_day=date_to, station_ids=stations)
+    rows = totals(session=session, first_day=date_from, last_day=date_to, station_ids=stations)
     return [TotalOut(**r.__dict__) for r in rows]

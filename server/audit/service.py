@@ -11,7 +11,7 @@ from server.audit.models import AuditEntry
 
 
 def record(
-    session: Session, *, actor: str, action: str, entity: str, entity_id: str, **detail: Any
+    *, session: Session, actor: str, action: str, entity: str, entity_id: str, **detail: Any
 ) -> None:
     """Append one entry: who did what to which object (JSON-safe ``detail``)."""
     session.add(
@@ -20,7 +20,7 @@ def record(
 
 
 def entries(
-    session: Session, *, entity: str | None = None, entity_id: str | None = None, limit: int = 200
+    *, session: Session, entity: str | None = None, entity_id: str | None = None, limit: int = 200
 ) -> list[AuditEntry]:
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if entity is not None:

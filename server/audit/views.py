@@ -42,5 +42,5 @@ def audit(
             entity_id=e.entity_id,
             detail=e.detail,
         )
-        for e in entries(session, entity=entity, entity_id=entity_id, limit=limit)
+        for e in entries(session=session, entity=entity, entity_id=entity_id, limit=limit)
     ]

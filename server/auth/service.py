@@ -38,7 +38,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password: str, hashed: str) -> bool:
+def verify_password(*, password: str, hashed: str) -> bool:
     return _hasher.verify(password, hashed)
 
 
@@ -50,9 +50,7 @@ def check_password_rule(password: str) -> None:
 
 
 def create_user(
-    session: Session,
-    *,
-    name: str,
+    *, session: Session, name: str,
     role: str,
     password: str,
     cooperative_id: str | None = None,
@@ -74,7 +72,7 @@ def create_user(
     session.add(user)
     session.flush()
     record(
-        session,
+        session=session,
         actor=actor,
         action="user_created",
         entity="user",
@@ -86,7 +84,7 @@ def create_user(
     return user
 
 
-def user_and_hash(session: Session, *, name: str) -> tuple[User | None, str]:
+def user_and_hash(*, session: Session, name: str) -> tuple[User | None, str]:
     """The user of that name and the hash to check a password against: a dummy hash for
     unknown names too, so both take the same time."""
     user = session.scalars(select(User).where(User.name == name)).first()
@@ -97,7 +95,7 @@ class UserDisabled(NotAuthenticated):
     """The password matched, but an admin has disabled the user."""
 
 
-def signed_in(user: User | None, ok: bool) -> User:
+def signed_in(*, user: User | None, ok: bool) -> User:
     """The user if the password matched and the user is enabled, else
     :class:`NotAuthenticated` (:class:`UserDisabled` only after a right password, so it
     tells nothing to someone guessing)."""
@@ -108,33 +106,33 @@ def signed_in(user: User | None, ok: bool) -> User:
     return user
 
 
-def authenticate(session: Session, *, name: str, password: str) -> User:
+def authenticate(*, session: Session, name: str, password: str) -> User:
     """Check a password in this thread (CLI, tests); pages and the API use
     :func:`sign_in`, which is throttled and hashes off the event loop."""
-    user, hashed = user_and_hash(session, name=name)
-    return signed_in(user, verify_password(password, hashed))
+    user, hashed = user_and_hash(session=session, name=name)
+    return signed_in(user=user, ok=verify_password(password=password, hashed=hashed))
 
 
 async def sign_in(
-    session: Session, throttle: SignInThrottle, *, name: str, password: str, address: str
+    *, session: Session, throttle: SignInThrottle, name: str, password: str, address: str
 ) -> User:
     """A throttled sign-in: refused while the name or address is locked; failures count."""
     throttle.check(name=name, address=address)
 
     def lookup() -> tuple[User | None, str]:
-        found = user_and_hash(session, name=name)
+        found = user_and_hash(session=session, name=name)
         # End the read before the slow hash: no transaction (on SQLite: no write lock,
         # taken at BEGIN) is held while this request waits for a hashing slot.
         session.commit()
         return found
 
     user, hashed = await anyio.to_thread.run_sync(lookup)
-    ok = await throttle.hash_slot(lambda: verify_password(password, hashed))
+    ok = await throttle.hash_slot(lambda: verify_password(password=password, hashed=hashed))
     if not ok or user is None or user.disabled_at is not None:
         throttle.failed(name=name, address=address)
     else:
         throttle.succeeded(name=name)
-    return signed_in(user, ok)
+    return signed_in(user=user, ok=ok)
 
 
 _DUMMY = hash_password("not-a-real-password-0")
@@ -158,7 +156,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def make_token(user: User, *, secret: str, ttl_minutes: int) -> str:
+def make_token(*, user: User, secret: str, ttl_minutes: int) -> str:
     claims = {
         "sub": user.id,
         "name": user.name,
@@ -172,7 +170,7 @@ def make_token(user: User, *, secret: str, ttl_minutes: int) -> str:
     return f"{body}.{_b64(sig)}"
 
 
-def read_token(token: str, *, secret: str) -> Claims:
+def read_token(*, token: str, secret: str) -> Claims:
     bad = NotAuthenticated("登录凭证无效或已过期 / invalid or expired token")
     try:
         body, sig = token.split(".")
@@ -198,7 +196,7 @@ def read_token(token: str, *, secret: str) -> Claims:
     return claims
 
 
-def token_user(session: Session, claims: Claims) -> User | None:
+def token_user(*, session: Session, claims: Claims) -> User | None:
     """The user a verified token speaks for, or ``None`` when the token no longer holds:
     the user is gone or disabled, their role or cooperative changed, or the token is of
     an earlier version (revoked by a password change or a disable)."""
@@ -214,14 +212,14 @@ def token_user(session: Session, claims: Claims) -> User | None:
     return user
 
 
-def user_by_name(session: Session, name: str) -> User:
+def user_by_name(*, session: Session, name: str) -> User:
     user = session.scalars(select(User).where(User.name == name)).first()
     if user is None:
         raise NotFound(f"用户不存在 / unknown user {name!r}")
     return user
 
 
-def user_by_id(session: Session, user_id: int) -> User:
+def user_by_id(*, session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"用户不存在 / unknown user {user_id}")
@@ -233,16 +231,22 @@ def revoke_tokens(user: User) -> None:
     user.token_version += 1
 
 
-def set_password(session: Session, *, user: User, password: str, actor: str) -> None:
+def set_password(*, session: Session, user: User, password: str, actor: str) -> None:
     """Give the user a new password (hashed in this thread) and revoke their tokens."""
     check_password_rule(password)
     user.password_hash = hash_password(password)
     revoke_tokens(user)
-    record(session, actor=actor, action="password_changed", entity="user", entity_id=str(user.id))
+    record(
+        session=session,
+        actor=actor,
+        action="password_changed",
+        entity="user",
+        entity_id=str(user.id),
+    )
     session.flush()
 
 
-def disable_user(session: Session, *, user: User, actor: str) -> None:
+def disable_user(*, session: Session, user: User, actor: str) -> None:
     """Disable a user: no sign-in, and their tokens stop working at once (also after a
     later enable). The last enabled admin stays: someone must be able to enable others."""
     if user.disabled_at is not None:
@@ -259,14 +263,18 @@ def disable_user(session: Session, *, user: User, actor: str) -> None:
             )
     user.disabled_at = utcnow()
     revoke_tokens(user)
-    record(session, actor=actor, action="user_disabled", entity="user", entity_id=str(user.id))
+    record(
+        session=session, actor=actor, action="user_disabled", entity="user", entity_id=str(user.id)
+    )
     session.flush()
 
 
-def enable_user(session: Session, *, user: User, actor: str) -> None:
+def enable_user(*, session: Session, user: User, actor: str) -> None:
     """Enable a disabled user again (they sign in anew: their old tokens stay revoked)."""
     if user.disabled_at is None:
         raise Conflict(f"用户未停用 / user {user.name!r} is not disabled")
     user.disabled_at = None
-    record(session, actor=actor, action="user_enabled", entity="user", entity_id=str(user.id))
+    record(
+        session=session, actor=actor, action="user_enabled", entity="user", entity_id=str(user.id)
+    )
     session.flush()

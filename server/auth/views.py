@@ -88,12 +88,15 @@ async def token(
 ) -> TokenOut:
     """Exchange a user name and password for a bearer token (throttled per user and address)."""
     user = await sign_in(
-        session, request.app.state.sign_in, name=form.username, password=form.password,
+        session=session,
+        throttle=request.app.state.sign_in,
+        name=form.username,
+        password=form.password,
         address=client_address(request),
     )
     return TokenOut(
         access_token=make_token(
-            user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes
+            user=user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes
         )
     )
 
@@ -125,7 +128,7 @@ async def change_own_password(
     name = user.name
     try:
         me = await sign_in(
-            session, throttle, name=name, password=body.current_password,
+            session=session, throttle=throttle, name=name, password=body.current_password,
             address=client_address(request),
         )
     except NotAuthenticated:
@@ -134,8 +137,10 @@ async def change_own_password(
         ) from None
 
     def change() -> str:
-        set_password(session, user=me, password=body.new_password, actor=name)
-        return make_token(me, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes)
+        set_password(session=session, user=me, password=body.new_password, actor=name)
+        return make_token(
+            user=me, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes
+        )
 
     return TokenOut(access_token=await throttle.hash_slot(change))
 
@@ -143,7 +148,7 @@ async def change_own_password(
 @router.post("/users", response_model=UserOut, status_code=201)
 def add_user(body: UserBody, session: SessionDep, admin: AdminUser) -> UserOut:
     user = create_user(
-        session,
+        session=session,
         name=body.name,
         role=body.role,
         password=body.password,
@@ -165,8 +170,8 @@ def list_users(session: SessionDep, admin: AdminUser) -> list[UserOut]:
 )
 def disable(user_id: RowId, session: SessionDep, admin: AdminUser) -> UserOut:
     """Disable a user: they cannot sign in, and their tokens stop working at once."""
-    user = user_by_id(session, user_id)
-    disable_user(session, user=user, actor=admin.name)
+    user = user_by_id(session=session, user_id=user_id)
+    disable_user(session=session, user=user, actor=admin.name)
     return UserOut.of(user)
 
 
@@ -177,8 +182,8 @@ def disable(user_id: RowId, session: SessionDep, admin: AdminUser) -> UserOut:
 )
 def enable(user_id: RowId, session: SessionDep, admin: AdminUser) -> UserOut:
     """Enable a disabled user again (they sign in anew; old tokens stay revoked)."""
-    user = user_by_id(session, user_id)
-    enable_user(session, user=user, actor=admin.name)
+    user = user_by_id(session=session, user_id=user_id)
+    enable_user(session=session, user=user, actor=admin.name)
     return UserOut.of(user)
 
 
@@ -187,6 +192,6 @@ def reset_password(
     user_id: RowId, body: NewPasswordBody, session: SessionDep, admin: AdminUser
 ) -> UserOut:
     """Set a user's password (an admin's reset): their earlier tokens stop working."""
-    user = user_by_id(session, user_id)
-    set_password(session, user=user, password=body.new_password, actor=admin.name)
+    user = user_by_id(session=session, user_id=user_id)
+    set_password(session=session, user=user, password=body.new_password, actor=admin.name)
     return UserOut.of(user)

@@ -85,7 +85,7 @@ def rotate_field_key(
     keys = field_keys(config) or []  # required: exits when there are none
     try:
         with db_session(db, field_keys=keys) as session:
-            count = rotate_all(session, cipher=FieldCipher(keys), actor=by)
+            count = rotate_all(session=session, cipher=FieldCipher(keys), actor=by)
     except FieldKeyError as exc:
         raise fail(exc.message) from None
     typer.echo(

@@ -18,7 +18,7 @@ def revoke_passbook(
     from server.passbook.service import revoke_farmer
 
     with refusing(db) as session:
-        count = revoke_farmer(session, farmer_id=farmer, actor=by)
+        count = revoke_farmer(session=session, farmer_id=farmer, actor=by)
     typer.echo(
         f"已作废农户 {farmer} 的 {count} 个查询链接 / revoked {count} passbook link(s) of {farmer}"
     )

@@ -35,9 +35,9 @@ def run(
         raise fail(f"日期格式应为 YYYY-MM-DD / dates must be YYYY-MM-DD: {exc}", 2) from None
     with refusing(db) as session:
         r = create_run(
-            session, cooperative_id=cooperative, period_from=start, period_to=end, actor=by
+            session=session, cooperative_id=cooperative, period_from=start, period_to=end, actor=by
         )
-        summary = summarize(session, r)
+        summary = summarize(session=session, run=r)
         doc = summary.as_json()
     if as_json:
         typer.echo(json.dumps(doc, ensure_ascii=False))
@@ -85,7 +85,7 @@ def approve(
     from server.payouts.service import approve as approve_run
 
     with refusing(db, with_detail=True) as session:  # the detail names the clashing lots
-        approve_run(session, run=get_run(session, run_id), actor=by)
+        approve_run(session=session, run=get_run(session=session, run_id=run_id), actor=by)
     typer.echo(f"结算单 {run_id} 已审批 / run {run_id} approved by {by}")
 
 
@@ -105,12 +105,12 @@ def export(
         raise fail("输出文件须为 .csv 或 .xlsx / the output must end in .csv or .xlsx", 2)
     cipher = field_cipher()  # the bank batch opens the account numbers
     with refusing(db) as session:
-        r = get_run(session, run_id)
+        r = get_run(session=session, run_id=run_id)
         if suffix == ".csv":
-            text = export_csv(session, run=r, actor=by, cipher=cipher)
+            text = export_csv(session=session, run=r, actor=by, cipher=cipher)
             out.write_text(text, encoding="utf-8")
         else:
-            out.write_bytes(export_xlsx(session, run=r, actor=by, cipher=cipher))
+            out.write_bytes(export_xlsx(session=session, run=r, actor=by, cipher=cipher))
     typer.echo(f"已导出 / exported: {out}")
 
 
@@ -124,5 +124,5 @@ def paid(
     from server.payouts.service import mark_paid
 
     with refusing(db) as session:
-        mark_paid(session, run=get_run(session, run_id), actor=by)
+        mark_paid(session=session, run=get_run(session=session, run_id=run_id), actor=by)
     typer.echo(f"结算单 {run_id} 已付 / run {run_id} marked paid")

@@ -67,7 +67,7 @@ def import_cmd(
     try:
         with db_session(db) as session:
             report = import_bundle(
-                session, doc, actor=f"cli:{file.name}", cipher=optional_field_cipher()
+                session=session, doc=doc, actor=f"cli:{file.name}", cipher=optional_field_cipher()
             )
     except ImportFailed as exc:
         typer.echo(exc.message, err=True)

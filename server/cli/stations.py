@@ -16,7 +16,7 @@ def station_key(station: StationArg, db: DbOpt = None) -> None:
     from server.stations.service import issue_station_key
 
     with refusing(db) as session:
-        key = issue_station_key(session, station_id=station, actor="cli")
+        key = issue_station_key(session=session, station_id=station, actor="cli")
     typer.echo(key)
     typer.echo("请妥善保存，此密钥只显示一次 / keep it safe: this key is shown once", err=True)
 
@@ -27,5 +27,5 @@ def revoke_station_key_cmd(station: StationArg, db: DbOpt = None) -> None:
     from server.stations.service import revoke_station_key
 
     with refusing(db) as session:
-        revoke_station_key(session, station_id=station, actor="cli")
+        revoke_station_key(session=session, station_id=station, actor="cli")
     typer.echo(f"已吊销收购站 {station} 的密钥 / key of station {station} revoked")

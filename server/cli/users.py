@@ -43,7 +43,7 @@ def _change_user(db: str | None, name: str, change: Callable[[Session, User], ob
     from server.auth.service import user_by_name
 
     with refusing(db) as session:
-        change(session, user_by_name(session, name))
+        change(session, user_by_name(session=session, name=name))
 
 
 def add_user(
@@ -60,7 +60,7 @@ def add_user(
     password = _read_password(password_stdin)
     with refusing(db) as session:
         user = create_user(
-            session, name=name, role=role, password=password, cooperative_id=cooperative,
+            session=session, name=name, role=role, password=password, cooperative_id=cooperative,
             actor="cli",
         )
         uid = user.id
@@ -75,7 +75,9 @@ def set_password_cmd(
     from server.auth.service import set_password
 
     password = _read_password(password_stdin)
-    _change_user(db, name, lambda s, u: set_password(s, user=u, password=password, actor="cli"))
+    _change_user(
+        db, name, lambda s, u: set_password(session=s, user=u, password=password, actor="cli")
+    )
     typer.echo(f"已修改 {name} 的密码 / password of {name} changed; their tokens are revoked")
 
 
@@ -83,7 +85,7 @@ def disable_user_cmd(name: NameArg, db: DbOpt = None) -> None:
     """停用用户 Disable a user: no sign-in, and their tokens stop working at once."""
     from server.auth.service import disable_user
 
-    _change_user(db, name, lambda s, u: disable_user(s, user=u, actor="cli"))
+    _change_user(db, name, lambda s, u: disable_user(session=s, user=u, actor="cli"))
     typer.echo(f"已停用用户 {name} / user {name} disabled")
 
 
@@ -91,7 +93,7 @@ def enable_user_cmd(name: NameArg, db: DbOpt = None) -> None:
     """启用用户 Enable a disabled user again (they sign in anew)."""
     from server.auth.service import enable_user
 
-    _change_user(db, name, lambda s, u: enable_user(s, user=u, actor="cli"))
+    _change_user(db, name, lambda s, u: enable_user(session=s, user=u, actor="cli"))
     typer.echo(f"已启用用户 {name} / user {name} enabled")
 
 
@@ -121,5 +123,7 @@ def set_pin(
         if user is None or user.role != "operator":
             raise fail(f"没有名为 {name} 的操作员 / no operator named {name}")
         user.pin_hash = hash_pin(pin)
-        record(session, actor="cli", action="set_pin", entity="user", entity_id=str(user.id))
+        record(
+            session=session, actor="cli", action="set_pin", entity="user", entity_id=str(user.id)
+        )
     typer.echo(f"已设置 {name} 的 PIN 码 / PIN set for {name}")

@@ -39,7 +39,7 @@ class RoomDay:
 
 
 def daily_mkt(
-    session: Session, *, station_ids: Sequence[str], first_day: date, last_day: date
+    *, session: Session, station_ids: Sequence[str], first_day: date, last_day: date
 ) -> list[RoomDay]:
     """Every (station, room, day) with climate data in the range, by station, room, day."""
     if not station_ids:

@@ -16,7 +16,7 @@ from server.core.db import dialect_insert, utcnow
 from server.lots.models import Lot
 
 
-def upsert_alarms(session: Session, *, alarms: Sequence[AlarmRecord]) -> list[ItemAck]:
+def upsert_alarms(*, session: Session, alarms: Sequence[AlarmRecord]) -> list[ItemAck]:
     """Insert new alarms, update known ones (an alarm re-sent when it clears).
 
     An older copy of a known alarm (``updated_at`` before the stored one) changes nothing
@@ -78,7 +78,7 @@ def _same(row: Alarm, rec: AlarmRecord) -> bool:
 _CLIMATE_VALUES = ("samples", "temp_min_c", "temp_mean_c", "temp_max_c", "rh_mean_pct")
 
 
-def upsert_climate(session: Session, *, summaries: Sequence[ClimateSummary]) -> int:
+def upsert_climate(*, session: Session, summaries: Sequence[ClimateSummary]) -> int:
     """Store per-minute climate summaries (upsert per station/room/minute); count stored."""
     if not summaries:
         return 0
@@ -107,9 +107,7 @@ def upsert_climate(session: Session, *, summaries: Sequence[ClimateSummary]) -> 
 
 
 def alarms_for(
-    session: Session,
-    *,
-    station_ids: Sequence[str],
+    *, session: Session, station_ids: Sequence[str],
     room: str | None = None,
     active: bool | None = None,
 ) -> list[Alarm]:
@@ -124,7 +122,7 @@ def alarms_for(
 
 
 def climate_for(
-    session: Session, *, station_id: str, room: str, start: datetime, end: datetime
+    *, session: Session, station_id: str, room: str, start: datetime, end: datetime
 ) -> list[ClimateMinute]:
     stmt = (
         select(ClimateMinute)
@@ -140,7 +138,7 @@ def climate_for(
     return list(session.scalars(stmt))
 
 
-def store_stays(session: Session, *, station_id: str, stays: Sequence[LotStay]) -> list[ItemAck]:
+def store_stays(*, session: Session, station_id: str, stays: Sequence[LotStay]) -> list[ItemAck]:
     """Store closed stays, idempotent by lot id like lots (call after the batch's lots).
 
     Same content again → duplicate; other content → conflict (the stored one is kept);

@@ -72,7 +72,7 @@ def alarms(
             acked_by=a.acked_by,
             acked_at=a.acked_at,
         )
-        for a in alarms_for(session, station_ids=stations, room=room, active=active)
+        for a in alarms_for(session=session, station_ids=stations, room=room, active=active)
     ]
 
 
@@ -105,5 +105,5 @@ def climate(
             temp_max_c=m.temp_max_c,
             rh_mean_pct=m.rh_mean_pct,
         )
-        for m in climate_for(session, station_id=station, room=room, start=start, end=end)
+        for m in climate_for(session=session, station_id=station, room=room, start=start, end=end)
     ]

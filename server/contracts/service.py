@@ -43,7 +43,7 @@ class ContractView:
 
 
 def list_contracts(
-    session: Session, *, user: User, farmer_id: str | None = None, product: str | None = None
+    *, session: Session, user: User, farmer_id: str | None = None, product: str | None = None
 ) -> list[ContractView]:
     """The contracts the user may see, by farmer, product and start date."""
     scope = scope_cooperative(user, None)
@@ -62,7 +62,7 @@ def list_contracts(
     return [ContractView(c, name, coop) for c, name, coop in session.execute(stmt)]
 
 
-def get_contract(session: Session, *, user: User, contract_id: str) -> ContractView:
+def get_contract(*, session: Session, user: User, contract_id: str) -> ContractView:
     """One contract the user may see (another cooperative's answers "not found")."""
     row = session.execute(
         select(Contract, Farmer.name, Farmer.cooperative_id)
@@ -75,7 +75,7 @@ def get_contract(session: Session, *, user: User, contract_id: str) -> ContractV
     return ContractView(row[0], row[1], row[2])
 
 
-def farmers_for(session: Session, *, user: User) -> list[Farmer]:
+def farmers_for(*, session: Session, user: User) -> list[Farmer]:
     """Farmers a new contract may be for (the user's cooperative)."""
     scope = scope_cooperative(user, None)
     stmt = select(Farmer).order_by(Farmer.cooperative_id, Farmer.id).limit(MAX_LISTED)
@@ -84,7 +84,7 @@ def farmers_for(session: Session, *, user: User) -> list[Farmer]:
     return list(session.scalars(stmt))
 
 
-def create_contract(session: Session, *, user: User, body: ContractIn) -> Contract:
+def create_contract(*, session: Session, user: User, body: ContractIn) -> Contract:
     """A new contract for a farmer of the user's cooperative."""
     _require_editor(user)
     farmer = session.get(Farmer, body.farmer)
@@ -110,7 +110,11 @@ def create_contract(session: Session, *, user: User, body: ContractIn) -> Contra
     )
     session.add(contract)
     record(
-        session, actor=user.name, action="contract_created", entity="contract", entity_id=body.id
+        session=session,
+        actor=user.name,
+        action="contract_created",
+        entity="contract",
+        entity_id=body.id,
     )
     session.flush()
     return contract
@@ -138,11 +142,11 @@ class QuotaBelowUsed(Invalid):
 
 
 def update_contract(
-    session: Session, *, user: User, contract_id: str, terms: ContractTermsIn
+    *, session: Session, user: User, contract_id: str, terms: ContractTermsIn
 ) -> Contract:
     """Change a contract's terms; lots already priced keep their price."""
     _require_editor(user)
-    contract = get_contract(session, user=user, contract_id=contract_id).contract
+    contract = get_contract(session=session, user=user, contract_id=contract_id).contract
     if terms.valid_from > terms.valid_to:
         raise Invalid("生效日期晚于截止日期 / valid_from is after valid_to")
     lowered = terms.quota_g is not None and terms.quota_g != contract.quota_g
@@ -162,7 +166,7 @@ def update_contract(
     }
     if changed:
         record(
-            session,
+            session=session,
             actor=user.name,
             action="contract_updated",
             entity="contract",

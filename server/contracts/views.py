@@ -79,4 +79,4 @@ def list_contracts(
 
 @router.post("/contracts", response_model=ContractOut, status_code=201)
 def create_contract(body: ContractIn, session: SessionDep, admin: AdminUser) -> ContractOut:
-    return ContractOut.of(service.create_contract(session, user=admin, body=body))
+    return ContractOut.of(service.create_contract(session=session, user=admin, body=body))

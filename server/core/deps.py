@@ -53,10 +53,10 @@ def get_current_user(
 ) -> User:
     if not token:
         raise NotAuthenticated("请先登录 / sign in first (Authorization: Bearer <token>)")
-    claims = read_token(token, secret=settings.secret_key)
+    claims = read_token(token=token, secret=settings.secret_key)
     # Checked against the database on every request: a disable or a password change
     # revokes the token at once, on every worker.
-    user = token_user(session, claims)
+    user = token_user(session=session, claims=claims)
     if user is None:
         raise NotAuthenticated("登录凭证已失效 / the token is revoked or no longer matches")
     return user
@@ -116,7 +116,7 @@ def get_station(request: Request, x_api_key: Annotated[str | None, Header()] = N
         raise NotAuthenticated("缺少收购站密钥 / missing X-Api-Key header")
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session:
-        station = station_for_key(session, x_api_key)
+        station = station_for_key(session=session, key=x_api_key)
         if station is None:
             raise NotAuthenticated("收购站密钥无效 / unknown station API key")
         session.expunge(station)

@@ -88,7 +88,7 @@ SEALED_FIELDS = tuple(_MASKS)  # the farmer fields kept sealed
 
 
 def sealed_columns(
-    cipher: FieldCipher | None, values: Mapping[str, str | None]
+    *, cipher: FieldCipher | None, values: Mapping[str, str | None]
 ) -> dict[str, str | None]:
     """The farmer columns that store the given ``bank_account`` / ``phone`` (``None`` clears)."""
     out: dict[str, str | None] = {}
@@ -100,7 +100,7 @@ def sealed_columns(
     return out
 
 
-def bank_account_of(farmer: Farmer, *, cipher: FieldCipher) -> str | None:
+def bank_account_of(*, farmer: Farmer, cipher: FieldCipher) -> str | None:
     """The farmer's full account number: for the bank batch only."""
     if farmer.bank_account_enc is None:
         return None
@@ -115,7 +115,7 @@ _SEALED = (
 )
 
 
-def check_readable(session: Session, *, cipher: FieldCipher) -> None:
+def check_readable(*, session: Session, cipher: FieldCipher) -> None:
     """Open one stored value (the server's start): a wrong key is said at once, not later."""
     farmer = session.scalars(_SEALED.limit(1)).first()
     if farmer is None:
@@ -125,7 +125,7 @@ def check_readable(session: Session, *, cipher: FieldCipher) -> None:
         cipher.open(token, farmer=farmer.id)
 
 
-def rotate_all(session: Session, *, cipher: FieldCipher, actor: str) -> int:
+def rotate_all(*, session: Session, cipher: FieldCipher, actor: str) -> int:
     """Re-seal every farmer's values under the first key; the number of farmers touched.
 
     All or nothing: one value no key opens and nothing changes (the caller's transaction).
@@ -138,7 +138,7 @@ def rotate_all(session: Session, *, cipher: FieldCipher, actor: str) -> int:
             farmer.phone_enc = cipher.rotate(farmer.phone_enc, farmer=farmer.id)
         count += 1
     record(
-        session,
+        session=session,
         actor=actor,
         action="field_key_rotated",
         entity="farmer",

@@ -118,10 +118,18 @@ def create_farmer(
     farmer = Farmer(
         cooperative_id=body.cooperative,
         **body.model_dump(exclude={"cooperative", "bank_account", "phone"}),
-        **sealed_columns(cipher, {"bank_account": body.bank_account, "phone": body.phone}),
+        **sealed_columns(
+            cipher=cipher, values={"bank_account": body.bank_account, "phone": body.phone}
+        ),
     )
     session.add(farmer)
-    record(session, actor=admin.name, action="farmer_created", entity="farmer", entity_id=body.id)
+    record(
+        session=session,
+        actor=admin.name,
+        action="farmer_created",
+        entity="farmer",
+        entity_id=body.id,
+    )
     session.flush()
     return FarmerOut.of(farmer)
 
@@ -145,10 +153,14 @@ def update_farmer(
         if name in changes and changes[name] is None:
             raise Invalid(f"{name} 不能为空 / {name} cannot be null")
     contact = {k: changes.pop(k) for k in SEALED_FIELDS if k in changes}
-    for column, value in {**changes, **sealed_columns(cipher, contact)}.items():
+    for column, value in {**changes, **sealed_columns(cipher=cipher, values=contact)}.items():
         setattr(farmer, column, value)
     record(
-        session, actor=admin.name, action="farmer_updated", entity="farmer", entity_id=farmer_id,
+        session=session,
+        actor=admin.name,
+        action="farmer_updated",
+        entity="farmer",
+        entity_id=farmer_id,
         fields=sorted([*changes, *contact]),
     )
     session.flush()
@@ -178,5 +190,7 @@ def create_buyer(body: BuyerBody, session: SessionDep, admin: AdminUser) -> Buye
     session.add(
         Buyer(id=body.id, cooperative_id=body.cooperative, name=body.name, contact=body.contact)
     )
-    record(session, actor=admin.name, action="buyer_created", entity="buyer", entity_id=body.id)
+    record(
+        session=session, actor=admin.name, action="buyer_created", entity="buyer", entity_id=body.id
+    )
     return body

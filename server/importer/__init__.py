@@ -61,10 +61,8 @@ class ImportReport:
 
 
 def import_bundle(
-    session: Session,
-    doc: dict[str, Any],
-    *,
-    actor: str = "import",
+    *, session: Session,
+    doc: dict[str, Any], actor: str = "import",
     market_fallback_days: int = 3,
     cipher: FieldCipher | None = None,
 ) -> ImportReport:
@@ -75,7 +73,7 @@ def import_bundle(
     """
     parsed, errors = parse_bundle(doc)
     # References are checked among the records that parsed, so one pass lists everything.
-    errors += check_references(session, parsed)
+    errors += check_references(session=session, p=parsed)
     if cipher is None:
         errors += [
             f"farmers[{i}] (id={f.id}): 没有字段密钥，不能导入银行账号或手机号 / no field key: "
@@ -97,7 +95,7 @@ def import_bundle(
     for f in parsed.farmers:
         fields = f.model_dump(exclude_unset=True, exclude={"id", "cooperative"})
         contact = {k: fields.pop(k) for k in SEALED_FIELDS if k in fields}
-        fields.update(sealed_columns(cipher, contact))
+        fields.update(sealed_columns(cipher=cipher, values=contact))
         _upsert(session, Farmer, f.id, cooperative_id=f.cooperative, **fields)
         report.farmers += 1
     session.flush()
@@ -121,10 +119,12 @@ def import_bundle(
         report.contracts += 1
     session.flush()
     if parsed.market_prices:
-        upsert_market_prices(session, parsed.market_prices)
+        upsert_market_prices(session=session, prices=parsed.market_prices)
         report.market_prices = len(parsed.market_prices)
     if parsed.lots:
-        result = ingest_lots(session, lots=parsed.lots, market_fallback_days=market_fallback_days)
+        result = ingest_lots(
+            session=session, lots=parsed.lots, market_fallback_days=market_fallback_days
+        )
         report.lots_accepted = result.count(ItemResult.ACCEPTED)
         report.lots_duplicate = result.count(ItemResult.DUPLICATE)
         bad = [
@@ -140,7 +140,7 @@ def import_bundle(
         if accepted:
             report.lots_unpriced = len(_existing_unpriced(session, accepted))
     record(
-        session,
+        session=session,
         actor=actor,
         action="bundle_imported",
         entity="import",
@@ -168,7 +168,7 @@ def _upsert(session: Session, model: type[Any], key: str, **values: Any) -> None
             setattr(row, name, value)
 
 
-def upsert_market_prices(session: Session, prices: list[MarketPriceIn]) -> None:
+def upsert_market_prices(*, session: Session, prices: list[MarketPriceIn]) -> None:
     ins = dialect_insert(session)
     stmt = ins(MarketPrice.__table__)
     stmt = stmt.on_conflict_do_update(

@@ -25,7 +25,7 @@ def _existing(session: Session, column: Any, ids: set[str]) -> set[str]:
     return found
 
 
-def check_references(session: Session, p: Parsed) -> list[str]:
+def check_references(*, session: Session, p: Parsed) -> list[str]:
     """Every reference must name a record of the bundle or of the database."""
     errors: list[str] = []
     coops = {c.id for c in p.cooperatives}

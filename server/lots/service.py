@@ -48,9 +48,7 @@ class IngestResult:
 
 
 def ingest_lots(
-    session: Session,
-    *,
-    lots: Sequence[LotRecord],
+    *, session: Session, lots: Sequence[LotRecord],
     market_fallback_days: int = 3,
     station_cooperatives: Mapping[str, str] | None = None,
 ) -> IngestResult:
@@ -67,7 +65,9 @@ def ingest_lots(
     order = sorted(range(len(lots)), key=lambda i: (lots[i].captured_at, keys[i]))
 
     stored = _stored_hashes(session, [lot.id for lot in lots])
-    farmers, book = load_farmers_and_contracts(session, {lot.farmer for lot in lots})
+    farmers, book = load_farmers_and_contracts(
+        session=session, farmer_ids={lot.farmer for lot in lots}
+    )
     # Each station's cooperative: a lot is of its farmer's cooperative (DESIGN), and a
     # station may only submit lots of its own cooperative's farmers (their contracts are
     # the farmers'), so a key of one cooperative can never price into another's payouts.
@@ -121,7 +121,7 @@ def ingest_lots(
     if refused:
         LOTS_REFUSED.labels("cooperative_scope").inc(len(refused))
         record(
-            session, actor="system", action="lots_refused", entity="lot",
+            session=session, actor="system", action="lots_refused", entity="lot",
             entity_id=refused[0], reason="cooperative_scope", lots=refused[:1000],
             count=len(refused),
         )
@@ -160,7 +160,7 @@ def _store_new(
         c = chosen[i]
         if c is not None and lots[i].grade is not Grade.REJECT:
             counting[c.id] = counting.get(c.id, 0) + lots[i].net_g
-    used = consume_quota(session, counting)
+    used = consume_quota(session=session, grams_by_contract=counting)
 
     now = utcnow()
     lot_rows: list[dict[str, Any]] = []
@@ -247,9 +247,9 @@ def _store_new(
     # Core executemany / COPY (not the ORM bulk path): one batched statement per table.
     bulk_insert(session, _LOTS, lot_rows)
     bulk_insert(session, _PARTS, part_rows)
-    apply_deltas(session, deltas)
+    apply_deltas(session=session, deltas=deltas)
     # after the lots (a token row references its lot); the hash only, never the token
-    register_tokens(session, lots=[lots[i] for i in fresh], now=now)
+    register_tokens(session=session, lots=[lots[i] for i in fresh], now=now)
 
 
 # The look-ups below use the tables' Core columns: same SQL, without the ORM's statement
@@ -272,7 +272,7 @@ def _station_cooperatives(session: Session, ids: set[str]) -> dict[str, str]:
 
 
 def price_manually(
-    session: Session, *, lot_id: uuid.UUID, unit_fen_per_kg: int, reason: str, actor: str
+    *, session: Session, lot_id: uuid.UUID, unit_fen_per_kg: int, reason: str, actor: str
 ) -> Lot:
     """Review of an unpriced lot: a person sets its unit price, with a reason.
 
@@ -308,9 +308,11 @@ def price_manually(
     lot.status = "priced"
     lot.amount_fen = amount
     delta = AggregateDelta(lots=0, net_g=0, unpriced_lots=-1, amount_fen=amount)
-    apply_deltas(session, {(lot.intake_date, lot.station_id, lot.product, lot.grade): delta})
+    apply_deltas(
+        session=session, deltas={(lot.intake_date, lot.station_id, lot.product, lot.grade): delta}
+    )
     record(
-        session,
+        session=session,
         actor=actor,
         action="lot_priced_manually",
         entity="lot",

@@ -204,7 +204,7 @@ def price_lot_manually(
         raise NotFound(f"批次不存在 / unknown lot {lot_id}")
     check_cooperative(user, lot.cooperative_id)
     price_manually(
-        session,
+        session=session,
         lot_id=lot_id,
         unit_fen_per_kg=body.unit_fen_per_kg,
         reason=body.reason,

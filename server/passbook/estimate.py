@@ -19,9 +19,9 @@ from server.pricing.service import MarketBook, load_farmers_and_contracts
 FALLBACK_DAYS = 3  # as the pricing rule's default
 
 
-def estimate_for(session: Session, *, lot: Lot) -> PriceResult | None:
+def estimate_for(*, session: Session, lot: Lot) -> PriceResult | None:
     """The estimate for an unpriced lot, or None when the rule cannot give one either."""
-    cooperatives, book = load_farmers_and_contracts(session, [lot.farmer_id])
+    cooperatives, book = load_farmers_and_contracts(session=session, farmer_ids=[lot.farmer_id])
     contract = book.pick(lot.farmer_id, lot.product, lot.intake_date)
     coop = cooperatives.get(lot.farmer_id)
     if contract is None or coop is None:

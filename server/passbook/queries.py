@@ -78,7 +78,7 @@ class LotView:
     paid_run: int | None  # the payout run that paid it, if any
 
 
-def farmer_of(session: Session, farmer_id: str) -> Farmer | None:
+def farmer_of(*, session: Session, farmer_id: str) -> Farmer | None:
     return session.get(Farmer, farmer_id)
 
 
@@ -133,14 +133,14 @@ def marks_of(items: list[Any], width: int | None, height: int | None) -> list[Ma
     return out
 
 
-def lot_photo_file(session: Session, *, lot: Lot, root: Path) -> tuple[str, Path] | None:
+def lot_photo_file(*, session: Session, lot: Lot, root: Path) -> tuple[str, Path] | None:
     """The lot's first photo the server holds (linked by an upload and on disk)."""
     if not lot.image_hashes:
         return None
     linked = set(session.scalars(select(LotPhoto.sha256).where(LotPhoto.lot_id == lot.id)))
     for sha in lot.image_hashes:
         if sha in linked:
-            path = photo_path(root, sha)
+            path = photo_path(root=root, sha256=sha)
             if path.is_file():
                 return sha, path
     return None
@@ -157,7 +157,7 @@ def _image_size(path: Path) -> tuple[int, int] | None:
 
 
 def farmer_lot(
-    session: Session, *, farmer_id: str, lot_id: uuid.UUID, photos_root: Path
+    *, session: Session, farmer_id: str, lot_id: uuid.UUID, photos_root: Path
 ) -> LotView | None:
     """One lot of this farmer with its price parts, photo and items (None: not theirs)."""
     lot = session.get(Lot, lot_id)
@@ -169,7 +169,7 @@ def farmer_lot(
         session.scalars(select(LotPart).where(LotPart.lot_id == lot.id).order_by(LotPart.part_no))
     )
     photo: PhotoView | None = None
-    found = lot_photo_file(session, lot=lot, root=photos_root)
+    found = lot_photo_file(session=session, lot=lot, root=photos_root)
     if found is not None:
         size = _image_size(found[1])
         if size is not None:
@@ -207,7 +207,7 @@ class SeasonLots:
     unpriced: int
 
 
-def season_lots(session: Session, *, farmer_id: str, season: Season) -> SeasonLots:
+def season_lots(*, session: Session, farmer_id: str, season: Season) -> SeasonLots:
     """The farmer's lots of the season, newest first, with their totals."""
     stmt = (
         select(
@@ -251,7 +251,7 @@ class SeasonPayouts:
     unpriced_lots: int
 
 
-def season_payouts(session: Session, *, farmer_id: str, season: Season) -> SeasonPayouts:
+def season_payouts(*, session: Session, farmer_id: str, season: Season) -> SeasonPayouts:
     """Approved (and exported, paid) payouts of the farmer whose period ends in the season,
     and what is priced but not paid yet. Drafts are not shown: they may still change."""
     paid = (

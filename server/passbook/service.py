@@ -37,7 +37,7 @@ def token_hash(token: str) -> str:
 
 
 def register_tokens(
-    session: Session, *, lots: Sequence[LotRecord], now: datetime | None = None
+    *, session: Session, lots: Sequence[LotRecord], now: datetime | None = None
 ) -> int:
     """Store the hash of each new lot's passbook token; returns how many were stored.
 
@@ -87,7 +87,7 @@ def _revocations(session: Session, farmer_ids: set[str]) -> dict[str, datetime]:
     return {row[0]: row[1] for row in session.execute(stmt)}
 
 
-def open_token(session: Session, *, token: str) -> PassbookToken | None:
+def open_token(*, session: Session, token: str) -> PassbookToken | None:
     """The live key a token names, or None (unknown, malformed or revoked: all alike)."""
     if not token or len(token) > _MAX_TOKEN_CHARS:
         return None
@@ -97,7 +97,7 @@ def open_token(session: Session, *, token: str) -> PassbookToken | None:
     return key
 
 
-def revoke_farmer(session: Session, *, farmer_id: str, actor: str) -> int:
+def revoke_farmer(*, session: Session, farmer_id: str, actor: str) -> int:
     """Revoke every passbook link of a farmer (their printed receipts' QR codes).
 
     Returns how many live tokens died. Lots captured up to now whose tokens reach the server
@@ -121,7 +121,7 @@ def revoke_farmer(session: Session, *, farmer_id: str, actor: str) -> int:
         prior.revoked_at = now
         prior.revoked_by = actor
     record(
-        session,
+        session=session,
         actor=actor,
         action="passbook_revoked",
         entity="farmer",

@@ -26,5 +26,5 @@ def revoke(farmer_id: str, session: SessionDep, user: PayoutStaff) -> RevokedOut
     if farmer is None:
         raise NotFound(f"农户不存在 / unknown farmer {farmer_id!r}")
     check_cooperative(user, farmer.cooperative_id)
-    count = revoke_farmer(session, farmer_id=farmer_id, actor=user.name)
+    count = revoke_farmer(session=session, farmer_id=farmer_id, actor=user.name)
     return RevokedOut(farmer=farmer_id, revoked=count)

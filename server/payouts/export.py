@@ -33,13 +33,13 @@ BANK_HEADER = [
 ]
 
 
-def bank_rows(session: Session, run: PayoutRun, *, cipher: FieldCipher) -> list[list[str | int]]:
+def bank_rows(*, session: Session, run: PayoutRun, cipher: FieldCipher) -> list[list[str | int]]:
     """One row per line with a positive total: what the bank batch pays.
 
     The one place a farmer's sealed account number is opened (a wrong field key:
     :class:`~server.farmers.sealed.FieldKeyError`, and nothing is exported).
     """
-    summary = summarize(session, run)
+    summary = summarize(session=session, run=run)
     farmers = {
         f.id: f
         for f in session.scalars(
@@ -53,7 +53,7 @@ def bank_rows(session: Session, run: PayoutRun, *, cipher: FieldCipher) -> list[
             [
                 line.farmer,
                 f.name if f else "",
-                (bank_account_of(f, cipher=cipher) or "") if f else "",
+                (bank_account_of(farmer=f, cipher=cipher) or "") if f else "",
                 line.lots,
                 grams_to_kg_str(line.net_g, 3),
                 fen_to_yuan_str(line.amount_fen),
@@ -65,10 +65,10 @@ def bank_rows(session: Session, run: PayoutRun, *, cipher: FieldCipher) -> list[
     return rows
 
 
-def export_csv(session: Session, *, run: PayoutRun, actor: str, cipher: FieldCipher) -> str:
+def export_csv(*, session: Session, run: PayoutRun, actor: str, cipher: FieldCipher) -> str:
     check_exportable(run)  # before any account is opened
-    rows = bank_rows(session, run, cipher=cipher)  # then: a wrong key marks nothing
-    mark_exported(session, run=run, actor=actor, fmt="csv")
+    rows = bank_rows(session=session, run=run, cipher=cipher)  # then: a wrong key marks nothing
+    mark_exported(session=session, run=run, actor=actor, fmt="csv")
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(BANK_HEADER)
@@ -76,12 +76,12 @@ def export_csv(session: Session, *, run: PayoutRun, actor: str, cipher: FieldCip
     return "\ufeff" + buf.getvalue()  # BOM: spreadsheet programs then read the UTF-8 names
 
 
-def export_xlsx(session: Session, *, run: PayoutRun, actor: str, cipher: FieldCipher) -> bytes:
+def export_xlsx(*, session: Session, run: PayoutRun, actor: str, cipher: FieldCipher) -> bytes:
     from openpyxl import Workbook
 
     check_exportable(run)
-    rows = bank_rows(session, run, cipher=cipher)
-    mark_exported(session, run=run, actor=actor, fmt="xlsx")
+    rows = bank_rows(session=session, run=run, cipher=cipher)
+    mark_exported(session=session, run=run, actor=actor, fmt="xlsx")
     wb = Workbook()
     ws = wb.create_sheet(index=0)
     wb.remove(wb.worksheets[1])  # the default sheet

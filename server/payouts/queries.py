@@ -69,14 +69,14 @@ def missing_run(run_id: int) -> NotFound:
     return NotFound(f"结算单不存在 / unknown payout run {run_id}")
 
 
-def get_run(session: Session, run_id: int) -> PayoutRun:
+def get_run(*, session: Session, run_id: int) -> PayoutRun:
     run = session.get(PayoutRun, run_id)
     if run is None:
         raise missing_run(run_id)
     return run
 
 
-def runs_for(session: Session, *, cooperative_id: str | None) -> list[PayoutRun]:
+def runs_for(*, session: Session, cooperative_id: str | None) -> list[PayoutRun]:
     stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(500)
     if cooperative_id is not None:
         stmt = stmt.where(PayoutRun.cooperative_id == cooperative_id)
@@ -117,7 +117,7 @@ def run_lots(run: PayoutRun) -> Subquery:
     )
 
 
-def lot_totals(session: Session, run: PayoutRun) -> tuple[int, int]:
+def lot_totals(*, session: Session, run: PayoutRun) -> tuple[int, int]:
     """(lots, amount_fen) the run holds now: what a draft's snapshot is checked against."""
     rl = run_lots(run)
     n, amount = session.execute(
@@ -126,7 +126,7 @@ def lot_totals(session: Session, run: PayoutRun) -> tuple[int, int]:
     return int(n), int(amount)
 
 
-def summarize(session: Session, run: PayoutRun) -> RunSummary:
+def summarize(*, session: Session, run: PayoutRun) -> RunSummary:
     """Lines per farmer, unpriced lots and late lots of a run."""
     rl = run_lots(run)
     rows = session.execute(
@@ -157,7 +157,9 @@ def summarize(session: Session, run: PayoutRun) -> RunSummary:
             .order_by(Lot.captured_at, Lot.id)
         )
     )
-    return RunSummary(run, [lines[k] for k in sorted(lines)], unpriced_lots(session, run), late)
+    return RunSummary(
+        run, [lines[k] for k in sorted(lines)], unpriced_lots(session=session, run=run), late
+    )
 
 
 def unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
@@ -169,7 +171,7 @@ def unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def unpriced_lots(session: Session, run: PayoutRun) -> list[uuid.UUID]:
+def unpriced_lots(*, session: Session, run: PayoutRun) -> list[uuid.UUID]:
     """Unpriced lots of the cooperative dated on or before the run's end (never paid)."""
     return list(
         session.scalars(
@@ -178,7 +180,7 @@ def unpriced_lots(session: Session, run: PayoutRun) -> list[uuid.UUID]:
     )
 
 
-def line_lots(session: Session, *, run: PayoutRun, farmer_id: str) -> list[LotLine]:
+def line_lots(*, session: Session, run: PayoutRun, farmer_id: str) -> list[LotLine]:
     """Drill-down: the lots of one farmer's line with their priced parts."""
     rl = run_lots(run)
     rows = session.execute(
@@ -199,7 +201,7 @@ def line_lots(session: Session, *, run: PayoutRun, farmer_id: str) -> list[LotLi
     return [LotLine(lot, bool(late), parts.get(lot.id, [])) for lot, late in rows]
 
 
-def adjustments_of(session: Session, run: PayoutRun) -> list[PayoutAdjustment]:
+def adjustments_of(*, session: Session, run: PayoutRun) -> list[PayoutAdjustment]:
     """Every adjustment of a run with its reason, who and when, oldest first."""
     return list(
         session.scalars(

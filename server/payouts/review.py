@@ -98,7 +98,7 @@ def _missing_run(run_id: int) -> NotFound:
     return NotFound(f"结算单不存在 / unknown payout run {run_id}")
 
 
-def scoped_run(session: Session, *, run_id: int, scope: str | None) -> PayoutRun:
+def scoped_run(*, session: Session, run_id: int, scope: str | None) -> PayoutRun:
     """The run, if the viewer's cooperative may see it."""
     run = session.get(PayoutRun, run_id)
     if run is None or (scope is not None and run.cooperative_id != scope):
@@ -106,7 +106,7 @@ def scoped_run(session: Session, *, run_id: int, scope: str | None) -> PayoutRun
     return run
 
 
-def run_rows(session: Session, *, scope: str | None, limit: int = 200) -> list[RunRow]:
+def run_rows(*, session: Session, scope: str | None, limit: int = 200) -> list[RunRow]:
     """Newest runs first with their lots, amount and adjustments."""
     stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit)
     if scope is not None:
@@ -162,7 +162,7 @@ def _line_sums(run: PayoutRun) -> Subquery:
     )
 
 
-def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> RunReview:
+def run_review(*, session: Session, run: PayoutRun, offset: int, limit: int) -> RunReview:
     """One page of a run's lines (by farmer id) and the totals of all its lines.
 
     One pass over the run's lots: the lines are grouped in SQL, the totals come with the
@@ -243,18 +243,18 @@ def run_review(session: Session, *, run: PayoutRun, offset: int, limit: int) -> 
 
 
 def farmer_lots(
-    session: Session, *, run: PayoutRun, farmer_id: str, offset: int, limit: int
+    *, session: Session, run: PayoutRun, farmer_id: str, offset: int, limit: int
 ) -> FarmerLots:
     """Drill-down: one page of a farmer's lots in the run, with their priced parts."""
     farmer = session.get(Farmer, farmer_id)
     if farmer is None or farmer.cooperative_id != run.cooperative_id:
         raise NotFound(f"该结算单没有这个农户 / no farmer {farmer_id!r} in this run")
-    every = line_lots(session, run=run, farmer_id=farmer_id)
-    review = run_review_line(session, run=run, farmer=farmer)
+    every = line_lots(session=session, run=run, farmer_id=farmer_id)
+    review = run_review_line(session=session, run=run, farmer=farmer)
     return FarmerLots(run, farmer, every[offset : offset + limit], len(every), review)
 
 
-def run_review_line(session: Session, *, run: PayoutRun, farmer: Farmer) -> ReviewLine | None:
+def run_review_line(*, session: Session, run: PayoutRun, farmer: Farmer) -> ReviewLine | None:
     """The farmer's line of the run (``None`` when it has neither lots nor adjustments)."""
     rl = run_lots(run)
     n, net, amount = session.execute(
@@ -284,7 +284,7 @@ def run_review_line(session: Session, *, run: PayoutRun, farmer: Farmer) -> Revi
 
 
 def farmer_adjustments(
-    session: Session, *, run: PayoutRun, farmer_id: str | None = None, limit: int | None = None
+    *, session: Session, run: PayoutRun, farmer_id: str | None = None, limit: int | None = None
 ) -> list[tuple[PayoutAdjustment, str]]:
     """A run's adjustments (one farmer's, or all), oldest first, with the farmer's name
     (the first ``limit`` of them when given)."""
@@ -301,7 +301,7 @@ def farmer_adjustments(
     return [(a, str(n)) for a, n in session.execute(stmt)]
 
 
-def cooperative_name(session: Session, *, cooperative_id: str) -> str:
+def cooperative_name(*, session: Session, cooperative_id: str) -> str:
     coop = session.get(Cooperative, cooperative_id)
     return coop.name if coop else cooperative_id
 
@@ -316,7 +316,7 @@ def _unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
 
 
 def unpriced_page(
-    session: Session, *, run: PayoutRun, offset: int, limit: int
+    *, session: Session, run: PayoutRun, offset: int, limit: int
 ) -> tuple[list[UnpricedLot], int]:
     """One page of the unpriced lots a run could not pay, with the farmer's name."""
     where = _unpriced_filter(run)
@@ -332,7 +332,7 @@ def unpriced_page(
     return [UnpricedLot(lot, name) for lot, name in rows], int(count)
 
 
-def lot_detail(session: Session, *, lot_id: uuid.UUID, scope: str | None) -> LotDetail:
+def lot_detail(*, session: Session, lot_id: uuid.UUID, scope: str | None) -> LotDetail:
     """A lot with its parts, cold-room stay, photo presence and the run that paid it."""
     lot = session.get(Lot, lot_id)
     if lot is None or (scope is not None and lot.cooperative_id != scope):
@@ -356,7 +356,7 @@ def lot_detail(session: Session, *, lot_id: uuid.UUID, scope: str | None) -> Lot
     )
 
 
-def cooperatives(session: Session, *, scope: str | None) -> list[tuple[str, str]]:
+def cooperatives(*, session: Session, scope: str | None) -> list[tuple[str, str]]:
     """(id, name) of the cooperatives a viewer may create runs for."""
     stmt = select(Cooperative.id, Cooperative.name).order_by(Cooperative.id)
     if scope is not None:

@@ -40,7 +40,7 @@ from server.stations.models import Cooperative
 
 
 def create_run(
-    session: Session, *, cooperative_id: str, period_from: date, period_to: date, actor: str
+    *, session: Session, cooperative_id: str, period_from: date, period_to: date, actor: str
 ) -> PayoutRun:
     """Create a draft run for the period and fill it with the lots it pays."""
     if session.get(Cooperative, cooperative_id) is None:
@@ -57,11 +57,11 @@ def create_run(
     )
     session.add(run)
     session.flush()
-    lots, amount = lot_totals(session, run)
+    lots, amount = lot_totals(session=session, run=run)
     run.snapshot_lots = lots
     run.snapshot_amount_fen = amount
     record(
-        session,
+        session=session,
         actor=actor,
         action="payout_run_created",
         entity="payout_run",
@@ -77,7 +77,7 @@ def create_run(
 
 
 def add_adjustment(
-    session: Session, *, run: PayoutRun, farmer_id: str, amount_fen: int, reason: str, actor: str
+    *, session: Session, run: PayoutRun, farmer_id: str, amount_fen: int, reason: str, actor: str
 ) -> PayoutAdjustment:
     """A correction with its reason, on a draft run only (approved runs are immutable)."""
     _require(run, "draft", "只能调整草稿结算单 / only a draft run can be adjusted")
@@ -96,7 +96,7 @@ def add_adjustment(
     )
     session.add(adj)
     record(
-        session,
+        session=session,
         actor=actor,
         action="payout_adjusted",
         entity="payout_run",
@@ -109,7 +109,7 @@ def add_adjustment(
     return adj
 
 
-def four_eyes_ok(session: Session, *, run: PayoutRun, actor: str) -> bool:
+def four_eyes_ok(*, session: Session, run: PayoutRun, actor: str) -> bool:
     """May ``actor`` approve ``run``: anyone but its creator, or its creator where the
     cooperative allows one person to do both."""
     if actor != run.created_by:
@@ -118,7 +118,7 @@ def four_eyes_ok(session: Session, *, run: PayoutRun, actor: str) -> bool:
     return coop is not None and coop.allow_self_approval
 
 
-def approve(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
+def approve(*, session: Session, run: PayoutRun, actor: str) -> PayoutRun:
     """Approve a draft: its lots become paid; a lot already paid by another run refuses it.
 
     Four-eyes: the approver must not be the run's creator, unless the cooperative allows
@@ -126,12 +126,12 @@ def approve(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
     """
     _require(run, "draft", "只能审批草稿结算单 / only a draft run can be approved")
     self_approved = actor == run.created_by
-    if not four_eyes_ok(session, run=run, actor=actor):
+    if not four_eyes_ok(session=session, run=run, actor=actor):
         raise Forbidden(
             "结算单须由创建人以外的另一位审核员审批 / a run is approved by another reviewer "
             f"than the one who created it ({run.created_by})"
         )
-    if lot_totals(session, run) != (run.snapshot_lots, run.snapshot_amount_fen):
+    if lot_totals(session=session, run=run) != (run.snapshot_lots, run.snapshot_amount_fen):
         raise InvalidState(
             "结算单草稿生成后已有变化，请重新生成 / the draft changed since it was made "
             "(a lot arrived late or was paid by another run): run it again"
@@ -176,9 +176,9 @@ def approve(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
     run.status = "approved"
     run.approved_at = now
     run.approved_by = actor
-    summary = summarize(session, run)
+    summary = summarize(session=session, run=run)
     record(
-        session,
+        session=session,
         actor=actor,
         action="payout_run_approved",
         entity="payout_run",
@@ -192,11 +192,11 @@ def approve(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
     return run
 
 
-def discard(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
+def discard(*, session: Session, run: PayoutRun, actor: str) -> PayoutRun:
     _require(run, "draft", "只能作废草稿结算单 / only a draft run can be discarded")
     run.status = "discarded"
     record(
-        session,
+        session=session,
         actor=actor,
         action="payout_run_discarded",
         entity="payout_run",
@@ -212,13 +212,13 @@ def check_exportable(run: PayoutRun) -> None:
         raise InvalidState("只能导出已审批的结算单 / only an approved run can be exported")
 
 
-def mark_exported(session: Session, *, run: PayoutRun, actor: str, fmt: str) -> None:
+def mark_exported(*, session: Session, run: PayoutRun, actor: str, fmt: str) -> None:
     check_exportable(run)
     if run.status == "approved":
         run.status = "exported"
         run.exported_at = utcnow()
     record(
-        session,
+        session=session,
         actor=actor,
         action="payout_run_exported",
         entity="payout_run",
@@ -228,14 +228,16 @@ def mark_exported(session: Session, *, run: PayoutRun, actor: str, fmt: str) -> 
     session.flush()
 
 
-def mark_paid(session: Session, *, run: PayoutRun, actor: str) -> PayoutRun:
+def mark_paid(*, session: Session, run: PayoutRun, actor: str) -> PayoutRun:
     _require(
         run, "exported", "只能将已导出的结算单标记为已付 / only an exported run can be marked paid"
     )
     run.status = "paid"
     run.paid_at = utcnow()
     record(
-        session, actor=actor, action="payout_run_paid", entity="payout_run", entity_id=str(run.id)
+        session=session, actor=actor, action="payout_run_paid", entity="payout_run", entity_id=str(
+            run.id
+        )
     )
     session.flush()
     return run

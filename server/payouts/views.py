@@ -92,7 +92,7 @@ class LotLineOut(LotOut):
 
 
 def _out(session: SessionDep, run: PayoutRun) -> RunOut:
-    s = queries.summarize(session, run)
+    s = queries.summarize(session=session, run=run)
     lines = [LineOut(**line.as_dict()) for line in s.lines]
     return RunOut(
         run=run.id,
@@ -111,7 +111,7 @@ def _out(session: SessionDep, run: PayoutRun) -> RunOut:
                 created_by=a.created_by,
                 created_at=a.created_at,
             )
-            for a in queries.adjustments_of(session, run)
+            for a in queries.adjustments_of(session=session, run=run)
         ],
         unpriced=[str(i) for i in s.unpriced],
         late=[str(i) for i in s.late],
@@ -120,7 +120,7 @@ def _out(session: SessionDep, run: PayoutRun) -> RunOut:
 
 
 def _run(session: SessionDep, user: CurrentUser, run_id: RowId) -> PayoutRun:
-    run = queries.get_run(session, run_id)
+    run = queries.get_run(session=session, run_id=run_id)
     check_cooperative(user, run.cooperative_id)
     return run
 
@@ -134,7 +134,7 @@ def _run(session: SessionDep, user: CurrentUser, run_id: RowId) -> PayoutRun:
 def create_run(body: RunBody, session: SessionDep, user: PayoutStaff) -> RunOut:
     check_cooperative(user, body.cooperative)
     run = service.create_run(
-        session,
+        session=session,
         cooperative_id=body.cooperative,
         period_from=body.period_from,
         period_to=body.period_to,
@@ -157,7 +157,7 @@ def list_runs(
             period_to=r.period_to,
             status=r.status,
         )
-        for r in queries.runs_for(session, cooperative_id=coop)
+        for r in queries.runs_for(session=session, cooperative_id=coop)
     ]
 
 
@@ -174,7 +174,7 @@ def line_lots(
     run = _run(session, user, run_id)
     return [
         LotLineOut(**LotOut.of(ll.lot, ll.parts).model_dump(), late=ll.late)
-        for ll in queries.line_lots(session, run=run, farmer_id=farmer_id)
+        for ll in queries.line_lots(session=session, run=run, farmer_id=farmer_id)
     ]
 
 
@@ -182,7 +182,7 @@ def line_lots(
 def adjust(run_id: RowId, body: AdjustmentBody, session: SessionDep, user: PayoutStaff) -> RunOut:
     run = _run(session, user, run_id)
     service.add_adjustment(
-        session,
+        session=session,
         run=run,
         farmer_id=body.farmer,
         amount_fen=body.amount_fen,
@@ -195,7 +195,7 @@ def adjust(run_id: RowId, body: AdjustmentBody, session: SessionDep, user: Payou
 @router.post("/runs/{run_id}/approve", response_model=RunOut)
 def approve(run_id: RowId, session: SessionDep, user: Reviewer) -> RunOut:
     run = _run(session, user, run_id)
-    service.approve(session, run=run, actor=user.name)
+    service.approve(session=session, run=run, actor=user.name)
     PAYOUT_RUNS.labels(action="approved").inc()
     return _out(session, run)
 
@@ -203,7 +203,7 @@ def approve(run_id: RowId, session: SessionDep, user: Reviewer) -> RunOut:
 @router.post("/runs/{run_id}/discard", response_model=RunBrief)
 def discard(run_id: RowId, session: SessionDep, user: PayoutStaff) -> RunBrief:
     run = _run(session, user, run_id)
-    service.discard(session, run=run, actor=user.name)
+    service.discard(session=session, run=run, actor=user.name)
     return RunBrief(
         run=run.id,
         cooperative=run.cooperative_id,
@@ -241,10 +241,10 @@ def export(
     name = f"payout-{run.cooperative_id}-{run.id}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "csv":
-        text = bank_batch.export_csv(session, run=run, actor=user.name, cipher=cipher)
+        text = bank_batch.export_csv(session=session, run=run, actor=user.name, cipher=cipher)
         body = text.encode("utf-8")
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    data = bank_batch.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
+    data = bank_batch.export_xlsx(session=session, run=run, actor=user.name, cipher=cipher)
     return Response(
         data,
         media_type=_XLSX,
@@ -255,7 +255,7 @@ def export(
 @router.post("/runs/{run_id}/paid", response_model=RunBrief)
 def paid(run_id: RowId, session: SessionDep, user: PayoutStaff) -> RunBrief:
     run = _run(session, user, run_id)
-    service.mark_paid(session, run=run, actor=user.name)
+    service.mark_paid(session=session, run=run, actor=user.name)
     return RunBrief(
         run=run.id,
         cooperative=run.cooperative_id,

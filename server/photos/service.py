@@ -35,7 +35,7 @@ _PHOTOS = cast(Table, Photo.__table__)
 _LOT_PHOTOS = cast(Table, LotPhoto.__table__)
 
 
-def photo_path(root: Path, sha256: str) -> Path:
+def photo_path(*, root: Path, sha256: str) -> Path:
     """Where the photo with this hash is (or would be) kept."""
     return Path(root) / sha256[:2] / f"{sha256}.jpg"
 
@@ -75,9 +75,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def store_photo(
-    session: Session,
-    *,
-    station_id: str,
+    *, session: Session, station_id: str,
     lot_id: uuid.UUID,
     sha256: str,
     data: bytes,
@@ -101,7 +99,7 @@ def store_photo(
     if hashlib.sha256(data).hexdigest() != sha256:
         raise HashMismatch("照片内容与哈希不符 / the photo's bytes do not match its SHA-256")
     _check_jpeg(data)
-    path = photo_path(root, sha256)
+    path = photo_path(root=root, sha256=sha256)
     known = session.get(Photo, sha256)
     if known is None or not path.is_file():
         _write(path, data)  # also heals a file lost from disk under a stored row
@@ -126,14 +124,14 @@ def store_photo(
     return Stored(sha256=sha256, size_bytes=len(data), created=created)
 
 
-def sees_cooperative(user: User, cooperative_id: str) -> bool:
+def sees_cooperative(*, user: User, cooperative_id: str) -> bool:
     """A user of that cooperative, or an admin (who sees every cooperative)."""
     return user.role == "admin" or (
         user.cooperative_id is not None and user.cooperative_id == cooperative_id
     )
 
 
-def lot_photo_path(session: Session, *, user: User, lot_id: uuid.UUID, root: Path) -> Path:
+def lot_photo_path(*, session: Session, user: User, lot_id: uuid.UUID, root: Path) -> Path:
     """The file of the lot's (first stored) photo, for a user of the lot's cooperative.
 
     Admins see every cooperative, as on every other page. An unknown lot, a lot of another
@@ -142,12 +140,12 @@ def lot_photo_path(session: Session, *, user: User, lot_id: uuid.UUID, root: Pat
     """
     missing = NotFound("没有这张照片 / no photo for this lot")
     lot = session.get(Lot, lot_id)
-    if lot is None or not sees_cooperative(user, lot.cooperative_id):
+    if lot is None or not sees_cooperative(user=user, cooperative_id=lot.cooperative_id):
         raise missing
     linked = set(session.scalars(select(LotPhoto.sha256).where(LotPhoto.lot_id == lot_id)))
     for sha in lot.image_hashes or []:
         if sha in linked:
-            path = photo_path(root, sha)
+            path = photo_path(root=root, sha256=sha)
             if path.is_file():
                 return path
     raise missing

@@ -58,7 +58,7 @@ async def upload_photo(
     def work() -> PhotoAck:
         with session_scope(factory) as session:
             stored = store_photo(
-                session,
+                session=session,
                 station_id=station.id,
                 lot_id=lot,
                 sha256=sha256,
@@ -90,5 +90,5 @@ def lot_photo(
 ) -> FileResponse:
     """The lot's photo, for users of the lot's cooperative (others: 404)."""
     return photo_response(
-        lot_photo_path(session, user=user, lot_id=lot_id, root=settings.photos_dir)
+        lot_photo_path(session=session, user=user, lot_id=lot_id, root=settings.photos_dir)
     )

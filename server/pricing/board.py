@@ -51,7 +51,7 @@ class Board:
     history: dict[tuple[date, str, str], int]
 
 
-def price_board(session: Session, *, cooperative_id: str, day: date, fallback_days: int) -> Board:
+def price_board(*, session: Session, cooperative_id: str, day: date, fallback_days: int) -> Board:
     """The board of ``day`` for one cooperative (callers check the user may see it)."""
     book = MarketBook.load(
         session,
@@ -96,7 +96,7 @@ def can_set(user: User) -> bool:
     return user.role in ("reviewer", "admin")
 
 
-def cooperatives_for(session: Session, *, user: User) -> list[tuple[str, str]]:
+def cooperatives_for(*, session: Session, user: User) -> list[tuple[str, str]]:
     """(id, name) of the cooperatives whose board the user may see."""
     scope = scope_cooperative(user, None)
     stmt = select(Cooperative.id, Cooperative.name).order_by(Cooperative.id)
@@ -106,9 +106,7 @@ def cooperatives_for(session: Session, *, user: User) -> list[tuple[str, str]]:
 
 
 def set_price(
-    session: Session,
-    *,
-    user: User,
+    *, session: Session, user: User,
     cooperative_id: str,
     product: Product,
     grade: Grade,
@@ -122,8 +120,8 @@ def set_price(
     if session.get(Cooperative, cooperative_id) is None:
         raise NotFound(f"合作社不存在 / unknown cooperative {cooperative_id!r}")
     upsert_market_prices(
-        session,
-        [
+        session=session,
+        prices=[
             MarketPriceIn(
                 cooperative=cooperative_id, product=product, grade=grade, date=day,
                 fen_per_kg=fen_per_kg,
@@ -131,7 +129,7 @@ def set_price(
         ],
     )  # fmt: skip
     record(
-        session,
+        session=session,
         actor=user.name,
         action="market_prices_set",
         entity="market_price",

@@ -117,7 +117,7 @@ class ContractBook:
 
 
 def load_farmers_and_contracts(
-    session: Session, farmer_ids: Iterable[str]
+    *, session: Session, farmer_ids: Iterable[str]
 ) -> tuple[dict[str, str], ContractBook]:
     """Each known farmer's cooperative and the farmers' contracts, in one query."""
     f, c = _FARMERS.c, _CONTRACTS.c
@@ -202,7 +202,7 @@ _PG_CONSUME = text(
 )
 
 
-def consume_quota(session: Session, grams_by_contract: Mapping[str, int]) -> dict[str, int]:
+def consume_quota(*, session: Session, grams_by_contract: Mapping[str, int]) -> dict[str, int]:
     """Add grams to each contract's quota counter; return each counter *before* the add.
 
     The contracts' rows are locked first (``SELECT … FOR UPDATE`` on PostgreSQL, in id

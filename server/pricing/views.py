@@ -77,9 +77,9 @@ def put_prices(body: PricesBody, session: SessionDep, user: CurrentUser) -> list
         check_cooperative(user, m.cooperative)
         if session.get(Cooperative, m.cooperative) is None:
             raise Invalid(f"合作社不存在 / unknown cooperative {m.cooperative!r}")
-    upsert_market_prices(session, body.prices)
+    upsert_market_prices(session=session, prices=body.prices)
     record(
-        session,
+        session=session,
         actor=user.name,
         action="market_prices_set",
         entity="market_price",

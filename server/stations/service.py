@@ -22,7 +22,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def issue_station_key(session: Session, *, station_id: str, actor: str = "system") -> str:
+def issue_station_key(*, session: Session, station_id: str, actor: str = "system") -> str:
     """Issue (or rotate) the station's API key and return it; only its hash is stored."""
     station = session.get(Station, station_id)
     if station is None:
@@ -32,13 +32,17 @@ def issue_station_key(session: Session, *, station_id: str, actor: str = "system
     station.key_issued_at = utcnow()
     station.key_revoked_at = None
     record(
-        session, actor=actor, action="station_key_issued", entity="station", entity_id=station_id
+        session=session,
+        actor=actor,
+        action="station_key_issued",
+        entity="station",
+        entity_id=station_id,
     )
     session.flush()
     return key
 
 
-def revoke_station_key(session: Session, *, station_id: str, actor: str = "system") -> Station:
+def revoke_station_key(*, session: Session, station_id: str, actor: str = "system") -> Station:
     """Revoke the station's API key: no key works for it until a new one is issued.
 
     Takes effect at once on every worker: each sync re-checks the key's digest in its own
@@ -52,13 +56,17 @@ def revoke_station_key(session: Session, *, station_id: str, actor: str = "syste
     station.api_key_hash = None
     station.key_revoked_at = utcnow()
     record(
-        session, actor=actor, action="station_key_revoked", entity="station", entity_id=station_id
+        session=session,
+        actor=actor,
+        action="station_key_revoked",
+        entity="station",
+        entity_id=station_id,
     )
     session.flush()
     return station
 
 
-def station_for_key(session: Session, key: str) -> Station | None:
+def station_for_key(*, session: Session, key: str) -> Station | None:
     if not key:
         return None
     return session.scalars(select(Station).where(Station.api_key_hash == hash_key(key))).first()
@@ -104,13 +112,13 @@ class StationKeyCache:
 _STATIONS = cast(Table, Station.__table__)
 
 
-def identity_for_key(session: Session, key_hash: str) -> StationIdentity | None:
+def identity_for_key(*, session: Session, key_hash: str) -> StationIdentity | None:
     c = _STATIONS.c
     row = session.execute(select(c.id, c.cooperative_id).where(c.api_key_hash == key_hash)).first()
     return None if row is None else StationIdentity(row[0], row[1], key_hash)
 
 
-def verify_station_key(session: Session, ident: StationIdentity) -> None:
+def verify_station_key(*, session: Session, ident: StationIdentity) -> None:
     """Inside the caller's transaction: the key is still the station's current one."""
     c = _STATIONS.c
     still = session.scalar(select(c.id).where(c.id == ident.id, c.api_key_hash == ident.key_hash))
@@ -119,9 +127,7 @@ def verify_station_key(session: Session, ident: StationIdentity) -> None:
 
 
 def set_daily_target(
-    session: Session,
-    *,
-    station_id: str,
+    *, session: Session, station_id: str,
     target_g: int | None,
     cooperative_id: str | None,
     actor: str,
@@ -133,7 +139,7 @@ def set_daily_target(
         raise NotFound(f"收购站不存在 / unknown station {station_id!r}")
     if station.daily_target_g != target_g:
         record(
-            session,
+            session=session,
             actor=actor,
             action="station_target_set",
             entity="station",

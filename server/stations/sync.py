@@ -22,7 +22,7 @@ from server.stations.models import Station
 from server.stations.service import StationIdentity
 
 
-def check_station(station: Station | StationIdentity, batch: SyncBatch) -> None:
+def check_station(*, station: Station | StationIdentity, batch: SyncBatch) -> None:
     """A key speaks for its own station only: the batch and each item must name it."""
     if batch.station != station.id:
         raise Forbidden(
@@ -45,28 +45,28 @@ def check_station(station: Station | StationIdentity, batch: SyncBatch) -> None:
 
 
 def handle_sync(
-    session: Session,
-    *,
-    station: Station | StationIdentity,
+    *, session: Session, station: Station | StationIdentity,
     batch: SyncBatch,
     market_fallback_days: int = 3,
 ) -> SyncAck:
-    check_station(station, batch)
+    check_station(station=station, batch=batch)
     # Every lot names the key's station (checked above), which the key proves exists;
     # ingest_lots refuses those whose farmer is of another cooperative.
     lots = ingest_lots(
-        session,
+        session=session,
         lots=batch.lots,
         market_fallback_days=market_fallback_days,
         station_cooperatives={station.id: station.cooperative_id},
     )
-    alarms = upsert_alarms(session, alarms=batch.alarms) if batch.alarms else []
-    climate = upsert_climate(session, summaries=batch.climate)
+    alarms = upsert_alarms(session=session, alarms=batch.alarms) if batch.alarms else []
+    climate = upsert_climate(session=session, summaries=batch.climate)
     # after the lots: a stay may come in the same batch as its lot
-    stays = store_stays(session, station_id=station.id, stays=batch.stays) if batch.stays else []
+    stays = store_stays(
+        session=session, station_id=station.id, stays=batch.stays
+    ) if batch.stays else []
     if lots.acks or alarms or stays:
         record(
-            session,
+            session=session,
             actor=f"station:{station.id}",
             action="sync",
             entity="station",

@@ -115,7 +115,7 @@ async def sync(request: Request, x_api_key: Annotated[str | None, Header()] = No
 
 def _lookup_key(factory: sessionmaker[Session], key_hash: str) -> StationIdentity | None:
     with factory() as session:
-        return identity_for_key(session, key_hash)
+        return identity_for_key(session=session, key_hash=key_hash)
 
 
 def _sync_blocking(state: Any, station: StationIdentity, body: bytes) -> Response:
@@ -136,19 +136,19 @@ def _sync_blocking(state: Any, station: StationIdentity, body: bytes) -> Respons
             f"一次最多 {settings.max_batch_lots} 个批次 / at most {settings.max_batch_lots} "
             "lots per request"
         )
-    check_station(station, batch)
+    check_station(station=station, batch=batch)
     # Two workers may race on the same new lot id or deadlock on shared rows: the loser's
     # transaction rolls back whole, and a retry sees the winner's rows (duplicate/conflict).
     for attempt in range(SYNC_ATTEMPTS):
         try:
             with session_scope(factory) as session:
                 try:
-                    verify_station_key(session, station)
+                    verify_station_key(session=session, ident=station)
                 except NotAuthenticated:
                     state.station_keys.forget(station.key_hash)
                     raise
                 ack = handle_sync(
-                    session,
+                    session=session,
                     station=station,
                     batch=batch,
                     market_fallback_days=settings.market_fallback_days,
@@ -301,7 +301,7 @@ def create_cooperative(
         raise Conflict(f"合作社已存在 / cooperative {body.id!r} exists")
     session.add(Cooperative(id=body.id, name=body.name))
     record(
-        session,
+        session=session,
         actor=admin.name,
         action="cooperative_created",
         entity="cooperative",
@@ -326,7 +326,13 @@ def create_station(body: StationBody, session: SessionDep, admin: AdminUser) -> 
     if session.get(Station, body.id) is not None:
         raise Conflict(f"收购站已存在 / station {body.id!r} exists")
     session.add(Station(id=body.id, cooperative_id=body.cooperative, name=body.name))
-    record(session, actor=admin.name, action="station_created", entity="station", entity_id=body.id)
+    record(
+        session=session,
+        actor=admin.name,
+        action="station_created",
+        entity="station",
+        entity_id=body.id,
+    )
     return StationOut(id=body.id, cooperative=body.cooperative, name=body.name, has_key=False)
 
 
@@ -348,7 +354,7 @@ def rotate_key(station_id: str, session: SessionDep, admin: AdminUser) -> KeyOut
         raise NotFound(f"收购站不存在 / unknown station {station_id!r}")
     return KeyOut(
         station=station_id,
-        api_key=issue_station_key(session, station_id=station_id, actor=admin.name),
+        api_key=issue_station_key(session=session, station_id=station_id, actor=admin.name),
     )
 
 
@@ -360,4 +366,6 @@ def rotate_key(station_id: str, session: SessionDep, admin: AdminUser) -> KeyOut
 def revoke_key(station_id: str, session: SessionDep, admin: AdminUser) -> StationOut:
     """Revoke a station's API key: its syncs are refused (401) at once, on every worker,
     until a new key is issued (audited)."""
-    return _station_out(revoke_station_key(session, station_id=station_id, actor=admin.name))
+    return _station_out(
+        revoke_station_key(session=session, station_id=station_id, actor=admin.name)
+    )

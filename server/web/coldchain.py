@@ -68,7 +68,9 @@ def _alarms(
     lang: str,
 ) -> list[AlarmView]:
     names = {s.id: s.name for s in stations}
-    found = alarms_for(session, station_ids=list(names), active=True if active_only else None)
+    found = alarms_for(
+        session=session, station_ids=list(names), active=True if active_only else None
+    )
     start, end = shanghai_day_start(first), shanghai_day_start(last + timedelta(days=1))
     views = []
     for a in found:
@@ -124,7 +126,7 @@ def coldchain_page(
     stations = _stations(session, user)
     active_only = active == "1"
     rows = daily_mkt(
-        session, station_ids=[s.id for s in stations], first_day=span[0], last_day=span[1]
+        session=session, station_ids=[s.id for s in stations], first_day=span[0], last_day=span[1]
     )
     ctx = {
         "user": user,

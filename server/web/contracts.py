@@ -149,7 +149,7 @@ def _list(request: Request, session: Session, user: User, done: str | None) -> H
     ctx = {
         "user": user,
         "nav": "contracts",
-        "rows": service.list_contracts(session, user=user),
+        "rows": service.list_contracts(session=session, user=user),
         "can_edit": service.can_edit(user),
         "done": done if done in DONE else None,
         "today": today_local(),
@@ -181,7 +181,7 @@ def _form_page(
         "form": form,
         "errors": FieldMessages(errors or {}),
         "existing": existing,
-        "farmers": [] if existing else service.farmers_for(session, user=user),
+        "farmers": [] if existing else service.farmers_for(session=session, user=user),
         "products": PRODUCTS,
         "can_edit": service.can_edit(user),
         "message": message,
@@ -198,7 +198,7 @@ def contract_new(request: Request, session: SessionDep, user: PageUser) -> HTMLR
 def contract_edit(
     request: Request, contract_id: str, session: SessionDep, user: PageUser
 ) -> HTMLResponse:
-    view = service.get_contract(session, user=user, contract_id=contract_id)
+    view = service.get_contract(session=session, user=user, contract_id=contract_id)
     return _form_page(request, session, user, form=_form_of(view.contract), existing=view)
 
 
@@ -233,7 +233,7 @@ def contract_create(
     ), strict=True))  # fmt: skip
     parsed = Parsed(form, new=True)
     if not parsed.errors:
-        allowed = {f.id for f in service.farmers_for(session, user=user)}
+        allowed = {f.id for f in service.farmers_for(session=session, user=user)}
         if parsed.values["farmer"] not in allowed:
             parsed.errors["farmer"] = "contracts.err.farmer"
     if parsed.errors:
@@ -256,7 +256,7 @@ def contract_create(
             quota_g=t.quota_g,
             reject_fen_per_kg=t.reject_fen_per_kg,
         )
-        service.create_contract(session, user=user, body=body)
+        service.create_contract(session=session, user=user, body=body)
     except ValidationError:
         return _form_page(
             request, session, user, form=form, errors={"id": "contracts.err.invalid"}, status=422
@@ -289,7 +289,7 @@ def contract_update(
     quota_unit: Text = "kg",
     reject: Text = "",
 ) -> Response:
-    view = service.get_contract(session, user=user, contract_id=contract_id)
+    view = service.get_contract(session=session, user=user, contract_id=contract_id)
     form = {
         **_form_of(view.contract),
         "signed_on": signed_on,
@@ -309,17 +309,19 @@ def contract_update(
             request, session, user, form=form, errors=parsed.errors, existing=view, status=422
         )
     try:
-        service.update_contract(session, user=user, contract_id=contract_id, terms=parsed.terms())
+        service.update_contract(
+            session=session, user=user, contract_id=contract_id, terms=parsed.terms()
+        )
     except service.QuotaBelowUsed:
         session.rollback()
-        view = service.get_contract(session, user=user, contract_id=contract_id)
+        view = service.get_contract(session=session, user=user, contract_id=contract_id)
         return _form_page(
             request, session, user, form=form, errors={"quota": "contracts.err.quota_used"},
             existing=view, status=422,
         )  # fmt: skip
     except DomainError as exc:
         session.rollback()
-        view = service.get_contract(session, user=user, contract_id=contract_id)
+        view = service.get_contract(session=session, user=user, contract_id=contract_id)
         return _form_page(
             request, session, user, form=form, existing=view,
             message=_refused(exc, request), status=exc.status_code,

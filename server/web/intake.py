@@ -113,7 +113,9 @@ def _read(
         span = (today - timedelta(days=DEFAULT_DAYS - 1), today)
     shown = [by_id[station]] if station in by_id else stations
     rows = (
-        query(session, first_day=span[0], last_day=span[1], station_ids=[s.id for s in shown])
+        query(
+            session=session, first_day=span[0], last_day=span[1], station_ids=[s.id for s in shown]
+        )
         if shown
         else []
     )
@@ -298,7 +300,7 @@ def intake_target(
             target_form={station: {"target": target, "unit": unit}}, status=422,
         )  # fmt: skip
     set_daily_target(
-        session, station_id=station, target_g=grams, cooperative_id=scope, actor=user.name
+        session=session, station_id=station, target_g=grams, cooperative_id=scope, actor=user.name
     )
     back = urlencode(
         {"date_from": date_from, "date_to": date_to, "station": filter_station, "done": "target"}

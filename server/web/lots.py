@@ -62,7 +62,7 @@ def _lot_page(
     done: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    detail = review.lot_detail(session, lot_id=lot_id, scope=scope_cooperative(user, None))
+    detail = review.lot_detail(session=session, lot_id=lot_id, scope=scope_cooperative(user, None))
     items = _items(detail.lot.items)
     ctx: dict[str, Any] = {
         "user": user,
@@ -109,7 +109,7 @@ def lot_price(
 
     From a run's unpriced list (``run``), a refused form comes back in that list, its
     messages in the lot's row; from the lot page, on the lot page."""
-    detail = review.lot_detail(session, lot_id=lot_id, scope=scope_cooperative(user, None))
+    detail = review.lot_detail(session=session, lot_id=lot_id, scope=scope_cooperative(user, None))
     form = {"unit_price": unit_price, "reason": reason}
     errors: dict[str, str] = {}
     fen_per_kg = 0
@@ -140,7 +140,9 @@ def lot_price(
         return _lot_page(
             request, session, user, lot_id, form=form, errors=errors, next_url=next, status=422
         )
-    price_manually(session, lot_id=lot_id, unit_fen_per_kg=fen_per_kg, reason=text, actor=user.name)
+    price_manually(
+        session=session, lot_id=lot_id, unit_fen_per_kg=fen_per_kg, reason=text, actor=user.name
+    )
     target = safe_next(next, default=f"/coop/lots/{lot_id}")
     sep = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{sep}done=priced", status_code=303)

@@ -103,7 +103,7 @@ router = APIRouter(include_in_schema=False, route_class=_PassbookRoute)
 
 
 def _key(session: Session, token: str) -> PassbookToken | None:
-    return open_token(session, token=token)
+    return open_token(session=session, token=token)
 
 
 def _tabs(token: str, active: str) -> dict[str, object]:
@@ -119,12 +119,12 @@ def _lot_page(
     lot_id: uuid.UUID,
 ) -> HTMLResponse:
     view = queries.farmer_lot(
-        session, farmer_id=key.farmer_id, lot_id=lot_id, photos_root=settings.photos_dir
+        session=session, farmer_id=key.farmer_id, lot_id=lot_id, photos_root=settings.photos_dir
     )
     if view is None:
         return not_found(request)
     lang = request_lang(request)
-    est = estimate_for(session, lot=view.lot) if view.lot.status != "priced" else None
+    est = estimate_for(session=session, lot=view.lot) if view.lot.status != "priced" else None
     reason = view.lot.unpriced_reason
     ctx: dict[str, object] = {
         **_tabs(token, "lot" if lot_id == key.lot_id else "lots"),
@@ -171,7 +171,7 @@ def passbook_photo(
     lot = session.get(queries.Lot, parsed)
     if lot is None or lot.farmer_id != key.farmer_id:
         return not_found(request)
-    found = queries.lot_photo_file(session, lot=lot, root=settings.photos_dir)
+    found = queries.lot_photo_file(session=session, lot=lot, root=settings.photos_dir)
     if found is None:
         return not_found(request)
     return FileResponse(found[1], media_type="image/jpeg", headers=_HEADERS)
@@ -187,8 +187,8 @@ def passbook_lots(
         return not_found(request)
     current = queries.season_of(today_local())
     chosen = _season(season, current)
-    lots = queries.season_lots(session, farmer_id=key.farmer_id, season=chosen)
-    farmer = queries.farmer_of(session, key.farmer_id)
+    lots = queries.season_lots(session=session, farmer_id=key.farmer_id, season=chosen)
+    farmer = queries.farmer_of(session=session, farmer_id=key.farmer_id)
     ctx: dict[str, object] = {
         **_tabs(token, "lots"),
         "farmer": farmer,
@@ -209,8 +209,8 @@ def passbook_payouts(
         return not_found(request)
     current = queries.season_of(today_local())
     chosen = _season(season, current)
-    payouts = queries.season_payouts(session, farmer_id=key.farmer_id, season=chosen)
-    farmer = queries.farmer_of(session, key.farmer_id)
+    payouts = queries.season_payouts(session=session, farmer_id=key.farmer_id, season=chosen)
+    farmer = queries.farmer_of(session=session, farmer_id=key.farmer_id)
     ctx: dict[str, object] = {
         **_tabs(token, "payouts"),
         "farmer": farmer,

@@ -21,5 +21,5 @@ def coop_lot_photo(
     lot_id: uuid.UUID, session: SessionDep, settings: SettingsDep, user: PageUser
 ) -> FileResponse:
     return photo_response(
-        lot_photo_path(session, user=user, lot_id=lot_id, root=settings.photos_dir)
+        lot_photo_path(session=session, user=user, lot_id=lot_id, root=settings.photos_dir)
     )

@@ -60,7 +60,7 @@ def _page(
     done: bool = False,
     status: int = 200,
 ) -> HTMLResponse:
-    coops = cooperatives_for(session, user=user)
+    coops = cooperatives_for(session=session, user=user)
     coop = _pick(coops, cooperative)
     day_errors: dict[str, str] = {}
     day = today_local()
@@ -69,7 +69,7 @@ def _page(
             day = parse_date(day_text)
         except FieldError as exc:
             day_errors["day"] = exc.key
-    board = price_board(session, cooperative_id=coop, day=day, fallback_days=fallback_days)
+    board = price_board(session=session, cooperative_id=coop, day=day, fallback_days=fallback_days)
     if form is not None and not form["price"]:
         # "change" on a board row: start from the day's own price, if it has one
         for row in board.rows:
@@ -135,7 +135,7 @@ def prices_set(
 ) -> Response:
     if not can_set(user):
         raise Forbidden("需要审核员或管理员权限 / this needs the reviewer or admin role")
-    coop = _pick(cooperatives_for(session, user=user), cooperative or None)
+    coop = _pick(cooperatives_for(session=session, user=user), cooperative or None)
     form = {"product": product, "grade": grade, "day": day, "price": price}
     errors: dict[str, str] = {}
     if product not in PRODUCTS:
@@ -160,7 +160,9 @@ def prices_set(
             status=422,
         )  # fmt: skip
     set_price(
-        session, user=user, cooperative_id=coop, product=Product(product), grade=Grade(grade),
+        session=session, user=user, cooperative_id=coop, product=Product(
+            product
+        ), grade=Grade(grade),
         day=on, fen_per_kg=fen,
     )  # fmt: skip
     return RedirectResponse(

@@ -46,7 +46,7 @@ def _line_page(
     status: int = 200,
 ) -> HTMLResponse:
     data = review.farmer_lots(
-        session,
+        session=session,
         run=run,
         farmer_id=farmer_id,
         offset=(page - 1) * LOTS_PER_PAGE,
@@ -59,7 +59,7 @@ def _line_page(
         data=data,
         page=page,
         pages=page_count(data.count, LOTS_PER_PAGE),
-        adjustments=review.farmer_adjustments(session, run=run, farmer_id=farmer_id),
+        adjustments=review.farmer_adjustments(session=session, run=run, farmer_id=farmer_id),
         can_adjust=is_staff(user) and run.status == "draft",
         form=form or {"amount": "", "reason": ""},
         errors=errors or {},
@@ -113,7 +113,7 @@ def run_adjust(
             request, session, user, run, farmer_id, form=form, errors=errors, status=422
         )
     service.add_adjustment(
-        session, run=run, farmer_id=farmer_id, amount_fen=fen, reason=text, actor=user.name
+        session=session, run=run, farmer_id=farmer_id, amount_fen=fen, reason=text, actor=user.name
     )
     return back_to(f"/coop/runs/{run_id}/farmers/{farmer_id}?done=adjusted")
 
@@ -136,7 +136,7 @@ def unpriced_page(
     """The unpriced lots a run could not pay, each with its price form (``row_errors``:
     the messages of a refused form, by lot id, shown in that lot's row)."""
     lots, count = review.unpriced_page(
-        session, run=run, offset=(page - 1) * UNPRICED_PER_PAGE, limit=UNPRICED_PER_PAGE
+        session=session, run=run, offset=(page - 1) * UNPRICED_PER_PAGE, limit=UNPRICED_PER_PAGE
     )
     ctx = page_ctx(
         user,

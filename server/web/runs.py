@@ -48,7 +48,7 @@ def is_staff(user: User) -> bool:
 
 def scoped_run(session: Session, user: User, run_id: RowId) -> PayoutRun:
     """The run if the user's cooperative may see it (else the same 404 as an unknown run)."""
-    return review.scoped_run(session, run_id=run_id, scope=scope_cooperative(user, None))
+    return review.scoped_run(session=session, run_id=run_id, scope=scope_cooperative(user, None))
 
 
 def page_count(count: int, per_page: int) -> int:
@@ -85,7 +85,7 @@ def _list_page(
     status: int = 200,
 ) -> HTMLResponse:
     scope = scope_cooperative(user, None)
-    coops = review.cooperatives(session, scope=scope)
+    coops = review.cooperatives(session=session, scope=scope)
     today = _today()
     first = today.replace(day=1)
     defaults = {
@@ -96,7 +96,7 @@ def _list_page(
     ctx = page_ctx(
         user,
         done,
-        rows=review.run_rows(session, scope=scope),
+        rows=review.run_rows(session=session, scope=scope),
         can_create=is_staff(user),
         cooperatives=coops,
         form={**defaults, **(form or {})},
@@ -124,7 +124,7 @@ def runs_create(
     form = {"cooperative": cooperative, "period_from": period_from, "period_to": period_to}
     errors: dict[str, str] = {}
     scope = scope_cooperative(user, None)
-    allowed = {cid for cid, _ in review.cooperatives(session, scope=scope)}
+    allowed = {cid for cid, _ in review.cooperatives(session=session, scope=scope)}
     if cooperative not in allowed:
         errors["cooperative"] = "runs.err.cooperative"
     start = end = None
@@ -146,7 +146,11 @@ def runs_create(
     if errors or start is None or end is None:
         return _list_page(request, session, user, form=form, errors=errors, status=422)
     run = service.create_run(
-        session, cooperative_id=cooperative, period_from=start, period_to=end, actor=user.name
+        session=session,
+        cooperative_id=cooperative,
+        period_from=start,
+        period_to=end,
+        actor=user.name,
     )
     PAYOUT_RUNS.labels(action="created").inc()
     return back_to(f"/coop/runs/{run.id}?done=created")
@@ -167,9 +171,9 @@ def _run_page(
     status: int = 200,
 ) -> HTMLResponse:
     lines = review.run_review(
-        session, run=run, offset=(page - 1) * LINES_PER_PAGE, limit=LINES_PER_PAGE
+        session=session, run=run, offset=(page - 1) * LINES_PER_PAGE, limit=LINES_PER_PAGE
     )
-    four_eyes = service.four_eyes_ok(session, run=run, actor=user.name)
+    four_eyes = service.four_eyes_ok(session=session, run=run, actor=user.name)
     reviewer_on_draft = user.role == "reviewer" and run.status == "draft"
     ctx = page_ctx(
         user,
@@ -179,9 +183,11 @@ def _run_page(
         page=page,
         pages=page_count(lines.totals.farmers, LINES_PER_PAGE),
         # A run's page lists at most ADJUSTMENTS_SHOWN; each farmer's page lists all of theirs.
-        adjustments=review.farmer_adjustments(session, run=run, limit=ADJUSTMENTS_SHOWN + 1),
+        adjustments=review.farmer_adjustments(
+            session=session, run=run, limit=ADJUSTMENTS_SHOWN + 1
+        ),
         adjustments_shown=ADJUSTMENTS_SHOWN,
-        coop_name=review.cooperative_name(session, cooperative_id=run.cooperative_id),
+        coop_name=review.cooperative_name(session=session, cooperative_id=run.cooperative_id),
         is_staff=is_staff(user),
         can_approve=reviewer_on_draft and not lines.changed and four_eyes,
         needs_other_reviewer=reviewer_on_draft and not four_eyes,
@@ -233,7 +239,7 @@ def run_approve(
     request: Request, run_id: RowId, session: SessionDep, user: ReviewerPageUser
 ) -> Response:
     def approve(run: PayoutRun) -> Response:
-        service.approve(session, run=run, actor=user.name)
+        service.approve(session=session, run=run, actor=user.name)
         PAYOUT_RUNS.labels(action="approved").inc()
         return back_to(f"/coop/runs/{run_id}?done=approved")
 
@@ -245,7 +251,7 @@ def run_discard(
     request: Request, run_id: RowId, session: SessionDep, user: PayoutPageUser
 ) -> Response:
     def discard(run: PayoutRun) -> Response:
-        service.discard(session, run=run, actor=user.name)
+        service.discard(session=session, run=run, actor=user.name)
         return back_to("/coop/runs?done=discarded")
 
     return _act(request, session, user, run_id, discard)
@@ -258,9 +264,9 @@ def run_again(
     """A draft that changed since it was made: discard it and make it again, same period."""
 
     def again(run: PayoutRun) -> Response:
-        service.discard(session, run=run, actor=user.name)
+        service.discard(session=session, run=run, actor=user.name)
         fresh = service.create_run(
-            session,
+            session=session,
             cooperative_id=run.cooperative_id,
             period_from=run.period_from,
             period_to=run.period_to,
@@ -289,10 +295,10 @@ def run_export(
         name = f"payout-{run.cooperative_id}-{run.id}.{format}"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if format == "csv":
-            text = export.export_csv(session, run=run, actor=user.name, cipher=cipher)
+            text = export.export_csv(session=session, run=run, actor=user.name, cipher=cipher)
             csv = text.encode("utf-8")
             return Response(csv, media_type="text/csv; charset=utf-8", headers=headers)
-        data = export.export_xlsx(session, run=run, actor=user.name, cipher=cipher)
+        data = export.export_xlsx(session=session, run=run, actor=user.name, cipher=cipher)
         return Response(data, media_type=XLSX, headers=headers)
 
     return _act(request, session, user, run_id, download)
@@ -303,7 +309,7 @@ def run_paid(
     request: Request, run_id: RowId, session: SessionDep, user: PayoutPageUser
 ) -> Response:
     def paid(run: PayoutRun) -> Response:
-        service.mark_paid(session, run=run, actor=user.name)
+        service.mark_paid(session=session, run=run, actor=user.name)
         return back_to(f"/coop/runs/{run_id}?done=paid")
 
     return _act(request, session, user, run_id, paid)

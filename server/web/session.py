@@ -45,10 +45,12 @@ def page_user(request: Request, session: SessionDep, settings: SettingsDep) -> U
     if not token:
         raise LoginRequired("请先登录 / sign in first")
     try:
-        claims = read_token(token, secret=settings.secret_key)
+        claims = read_token(token=token, secret=settings.secret_key)
     except NotAuthenticated:
         raise LoginRequired("登录已过期 / the sign-in expired") from None
-    user = token_user(session, claims)  # disabled, password changed, role moved: sign in anew
+    user = token_user(
+        session=session, claims=claims
+    )  # disabled, password changed, role moved: sign in anew
     if user is None:
         raise LoginRequired("登录凭证已失效 / the sign-in is revoked or no longer matches the user")
     # The error pages show who is signed in, after the request's session rolled back and
@@ -121,7 +123,7 @@ async def login(
     if not errors:
         try:
             user = await sign_in(
-                session, request.app.state.sign_in, name=name, password=password,
+                session=session, throttle=request.app.state.sign_in, name=name, password=password,
                 address=client_address(request),
             )
         except UserDisabled:
@@ -133,7 +135,9 @@ async def login(
             return _login_page(request, next_url=target, name=name, errors=errors, status=429)
     if user is None:
         return _login_page(request, next_url=target, name=name, errors=errors, status=422)
-    token = make_token(user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes)
+    token = make_token(
+        user=user, secret=settings.secret_key, ttl_minutes=settings.token_ttl_minutes
+    )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

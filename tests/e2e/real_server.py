@@ -45,8 +45,8 @@ class RealServer:
         try:
             with session_scope(session_factory(engine)) as session:
                 import_bundle(
-                    session,
-                    {
+                    session=session,
+                    doc={
                         "cooperatives": [{"id": "coop1", "name": "建德草莓合作社"}],
                         "stations": [{"id": station, "cooperative": "coop1", "name": "测试站"}],
                         "farmers": [
@@ -54,7 +54,7 @@ class RealServer:
                         ],
                     },
                 )
-                return issue_station_key(session, station_id=station)
+                return issue_station_key(session=session, station_id=station)
         finally:
             engine.dispose()
 

@@ -77,7 +77,7 @@ def _drain(loop: SyncLoop, limit: int = 50) -> None:
 
 
 def _on_server(tmp_path: Path, data: bytes) -> bool:
-    path = photo_path(tmp_path / "srv" / "photos", sha(data))
+    path = photo_path(root=tmp_path / "srv" / "photos", sha256=sha(data))
     return path.is_file() and path.read_bytes() == data
 
 

@@ -196,14 +196,14 @@ class _Server:
         )
         with session_scope(self.app.state.sessions) as session:
             import_bundle(
-                session,
-                {
+                session=session,
+                doc={
                     "cooperatives": [{"id": "coop1", "name": "建德草莓合作社"}],
                     "stations": [{"id": KEY_STATION, "cooperative": "coop1", "name": "一号站"}],
                     "farmers": [{"id": "F001", "name": "农户", "cooperative": "coop1"}],
                 },
             )
-            self.key = issue_station_key(session, station_id=KEY_STATION)
+            self.key = issue_station_key(session=session, station_id=KEY_STATION)
         self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(

@@ -59,7 +59,7 @@ def load(app: Any, sessions: sessionmaker[Session]) -> Callable[[dict[str, Any]]
 
     def _load(doc: dict[str, Any]) -> ImportReport:
         with session_scope(sessions) as s:
-            return import_bundle(s, doc, cipher=app.state.field_cipher)
+            return import_bundle(session=s, doc=doc, cipher=app.state.field_cipher)
 
     return _load
 
@@ -82,7 +82,7 @@ def make_user(
             )
             s.add(user)
             s.flush()
-            token = make_token(user, secret=settings.secret_key, ttl_minutes=60)
+            token = make_token(user=user, secret=settings.secret_key, ttl_minutes=60)
         return {"Authorization": f"Bearer {token}"}
 
     return _make

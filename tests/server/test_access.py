@@ -33,8 +33,8 @@ def world(load, sessions, make_user) -> dict[str, Any]:
         ]
         load(doc)
     with session_scope(sessions) as s:
-        key_a = issue_station_key(s, station_id="st-a")
-        key_b = issue_station_key(s, station_id="st-b")
+        key_a = issue_station_key(session=s, station_id="st-a")
+        key_b = issue_station_key(session=s, station_id="st-b")
     return {
         "key_a": key_a,
         "key_b": key_b,
@@ -208,7 +208,7 @@ def test_station_directory_is_the_keys_own_cooperative(client, world) -> None:
 
 def test_rotated_key_stops_the_old_one(client, world, sessions) -> None:
     with session_scope(sessions) as s:
-        new = issue_station_key(s, station_id="st-a")
+        new = issue_station_key(session=s, station_id="st-a")
     old = client.get("/api/v1/station/directory", headers={"X-Api-Key": world["key_a"]})
     assert old.status_code == 401
     assert client.get("/api/v1/station/directory", headers={"X-Api-Key": new}).status_code == 200

@@ -24,7 +24,7 @@ BASE = {
 def test_alarm_ack_is_stored_and_kept(load, sessions, client, make_user) -> None:
     load(base_bundle())
     with session_scope(sessions) as s:
-        key = issue_station_key(s, station_id="st-a")
+        key = issue_station_key(session=s, station_id="st-a")
     h = {"X-Api-Key": key}
 
     def send(alarm: dict[str, object]) -> str:

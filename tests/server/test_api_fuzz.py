@@ -83,8 +83,8 @@ def _seed(app: Any) -> tuple[dict[str, dict[str, str]], str, dict[str, Any]]:
     headers: dict[str, dict[str, str]] = {"anonymous": {}}
     known: dict[str, Any] = {"farmer_id": f"{COOP}-F1", "lot_id": lot_id(1), "station_id": STATION}
     with session_scope(app.state.sessions) as s:
-        import_bundle(s, doc)
-        key = issue_station_key(s, station_id=STATION)
+        import_bundle(session=s, doc=doc)
+        key = issue_station_key(session=s, station_id=STATION)
         for name, role, coop in (
             ("rev-a", "reviewer", COOP),
             ("admin", "admin", None),
@@ -98,7 +98,7 @@ def _seed(app: Any) -> tuple[dict[str, dict[str, str]], str, dict[str, Any]]:
             )
             s.add(user)
             s.flush()
-            token = make_token(user, secret=SECRET, ttl_minutes=600)
+            token = make_token(user=user, secret=SECRET, ttl_minutes=600)
             headers[role] = {"Authorization": f"Bearer {token}"}
             known.setdefault("user_id", user.id)  # the reviewer (admins may disable them)
     with TestClient(app) as client:

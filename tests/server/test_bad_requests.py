@@ -28,7 +28,7 @@ def key(load, sessions) -> str:
     doc["contracts"] = [contract("C1", F1, floor={"extra": 1000})]
     load(doc)
     with session_scope(sessions) as s:
-        return issue_station_key(s, station_id="st-a")
+        return issue_station_key(session=s, station_id="st-a")
 
 
 def _lot(**changes: Any) -> dict[str, Any]:

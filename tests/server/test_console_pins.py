@@ -18,7 +18,7 @@ def test_operator_pins_reach_their_cooperatives_stations(
     load(base_bundle())
     load(base_bundle("coop-b", "st-b"))
     with session_scope(sessions) as s:
-        key = issue_station_key(s, station_id="st-a")
+        key = issue_station_key(session=s, station_id="st-a")
     make_user("王芳", "operator", "coop-a")
     make_user("李明", "operator", "coop-a")  # no PIN: not listed
     make_user("赵审", "reviewer", "coop-a")

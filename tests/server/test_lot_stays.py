@@ -40,8 +40,8 @@ def _setup(load, sessions) -> tuple[dict[str, str], dict[str, str]]:
     doc["cooperatives"].append({"id": "coop-b", "name": "别的合作社"})
     load(doc)
     with session_scope(sessions) as s:
-        a = issue_station_key(s, station_id="st-a")
-        b = issue_station_key(s, station_id="st-b")
+        a = issue_station_key(session=s, station_id="st-a")
+        b = issue_station_key(session=s, station_id="st-b")
     return {"X-Api-Key": a}, {"X-Api-Key": b}
 
 

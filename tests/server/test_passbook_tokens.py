@@ -27,7 +27,7 @@ def world(load, sessions) -> dict[str, Any]:
     for coop, station in ((A, "st-a"), (B, "st-b")):
         load(base_bundle(coop, station))
     with session_scope(sessions) as s:
-        keys = {st: issue_station_key(s, station_id=st) for st in ("st-a", "st-b")}
+        keys = {st: issue_station_key(session=s, station_id=st) for st in ("st-a", "st-b")}
     return {"keys": keys}
 
 
@@ -61,10 +61,10 @@ def test_token_is_stored_as_its_hash_only(client, world, sessions) -> None:
         for table in ("lots", "passbook_tokens", "audit_log"):
             for r in s.execute(text(f"SELECT * FROM {table}")):  # noqa: S608 - fixed names
                 assert token not in " ".join(str(v) for v in r), table
-        assert open_token(s, token=token) is not None
-        assert open_token(s, token=token[:-1] + ("A" if token[-1] != "A" else "B")) is None
-        assert open_token(s, token="") is None
-        assert open_token(s, token="x" * 500) is None
+        assert open_token(session=s, token=token) is not None
+        assert open_token(session=s, token=token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+        assert open_token(session=s, token="") is None
+        assert open_token(session=s, token="x" * 500) is None
 
 
 def test_resend_and_reused_token_are_harmless(client, world, sessions) -> None:
@@ -155,7 +155,7 @@ def test_revoke_by_staff_of_the_cooperative(client, world, make_user, sessions) 
 
 def test_token_arriving_late_for_a_revoked_farmer_is_born_revoked(client, world, sessions) -> None:
     with session_scope(sessions) as s:
-        assert revoke_farmer(s, farmer_id=f"{A}-F1", actor="test") == 0
+        assert revoke_farmer(session=s, farmer_id=f"{A}-F1", actor="test") == 0
     early, late = new_passbook_token(), new_passbook_token()
     # an offline station sends a lot weighed before the revocation, and one after it
     _sync(

@@ -284,7 +284,7 @@ def test_unpriced_lot_reviewed_by_hand_is_paid_once(load, client, make_user, ses
     again = client.post(f"/api/v1/lots/{lot_id(5)}/price", json=body, headers=rev)
     assert again.status_code == 409
     with sessions() as s:
-        assert stored(s) == recount(s)
+        assert stored(session=s) == recount(session=s)
     run = _run(client, rev)
     assert run["unpriced"] == []
     assert {line["farmer"]: line["amount_fen"] for line in run["lines"]} == {

@@ -44,7 +44,7 @@ def world(load, sessions, client, make_user) -> dict[str, Any]:
     for coop, station in ((A, "st-a"), (B, "st-b")):
         load(base_bundle(coop, station))
     with session_scope(sessions) as s:
-        keys = {st: issue_station_key(s, station_id=st) for st in ("st-a", "st-b")}
+        keys = {st: issue_station_key(session=s, station_id=st) for st in ("st-a", "st-b")}
     batches = {
         "st-a": [
             with_photos(wire_lot(1, f"{A}-F1", net_g=1000, captured_at=WHEN), sha(photos["P1"])),
@@ -96,7 +96,7 @@ def test_upload_is_idempotent_by_hash(client, world, sessions, settings) -> None
     first = _put(client, world["keys"]["st-a"], 1, data)
     assert first.status_code == 201, first.text
     assert first.json() == {"sha256": sha(data), "size_bytes": len(data), "result": "accepted"}
-    path = photo_path(settings.photos_dir, sha(data))
+    path = photo_path(root=settings.photos_dir, sha256=sha(data))
     assert path.read_bytes() == data
     assert path.parent.name == sha(data)[:2]
     again = _put(client, world["keys"]["st-a"], 1, data)
@@ -182,7 +182,7 @@ def test_photo_shown_only_to_the_lots_cooperative(client, world, sessions, setti
 def _cookie_for(sessions, name: str) -> str:
     with sessions() as s:
         user = s.scalars(select(User).where(User.name == name)).one()
-        return make_token(user, secret=SECRET, ttl_minutes=10)
+        return make_token(user=user, secret=SECRET, ttl_minutes=10)
 
 
 def test_page_route_uses_the_session_cookie(client, world, sessions) -> None:
@@ -206,7 +206,7 @@ def test_page_route_uses_the_session_cookie(client, world, sessions) -> None:
 def test_lost_file_is_written_again(client, world, sessions, settings) -> None:
     data = world["photos"]["P1"]
     assert _put(client, world["keys"]["st-a"], 1, data).status_code == 201
-    path = photo_path(settings.photos_dir, sha(data))
+    path = photo_path(root=settings.photos_dir, sha256=sha(data))
     path.unlink()
     res = _put(client, world["keys"]["st-a"], 1, data)
     assert res.json()["result"] == "duplicate"

@@ -144,7 +144,7 @@ def test_batch_order_is_captured_at_then_id_and_no_repricing(
     doc["market_prices"] = [market(C, "extra", "2026-03-01", 500)]
     load(doc)
     with session_scope(sessions) as s:
-        key = issue_station_key(s, station_id="st-a")
+        key = issue_station_key(session=s, station_id="st-a")
     t = "2026-03-01T02:00:00Z"
     # Same captured_at: the lower id comes first and gets the quota.
     batch = {

@@ -88,7 +88,7 @@ def test_lines_sum_to_lot_amounts_and_aggregates_equal_recount(
         ],
     }
     with session_scope(sessions) as s:
-        import_bundle(s, bundle)
+        import_bundle(session=s, doc=bundle)
     graded = GradedBy(kind="model", model_name="m", model_version="1")
     for batch in batches:
         records = [
@@ -107,14 +107,16 @@ def test_lines_sum_to_lot_amounts_and_aggregates_equal_recount(
             for fi, grade, net, minute in batch
         ]
         with session_scope(sessions) as s:
-            ingest_lots(s, lots=records)
+            ingest_lots(session=s, lots=records)
 
     end = date(2026, 3, 15)
     with session_scope(sessions) as s:
         run = create_run(
-            s, cooperative_id=coop, period_from=date(2026, 3, 1), period_to=end, actor="prop"
+            session=s, cooperative_id=coop, period_from=date(
+                2026, 3, 1
+            ), period_to=end, actor="prop"
         )
-        summary = summarize(s, run)
+        summary = summarize(session=s, run=run)
         lots = list(s.scalars(select(Lot).where(Lot.cooperative_id == coop)))
         part_sums = {
             r[0]: int(r[1])
@@ -157,4 +159,4 @@ def test_lines_sum_to_lot_amounts_and_aggregates_equal_recount(
                 )
                 assert within <= quota
         # 4. Aggregates equal a recount from the raw lots.
-        assert stored(s, station_ids=[station]) == recount(s, station_ids=[station])
+        assert stored(session=s, station_ids=[station]) == recount(session=s, station_ids=[station])

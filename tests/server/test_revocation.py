@@ -95,7 +95,7 @@ def test_revoked_station_key_stops_at_once_on_every_worker(
     doc["contracts"] = [contract("C1", F1, floor={"extra": 1000})]
     load(doc)
     with session_scope(sessions) as s:
-        key = issue_station_key(s, station_id="st-a")
+        key = issue_station_key(session=s, station_id="st-a")
     admin = make_user("adm", "admin")
     reviewer = make_user("rev", "reviewer", C)
     h = {"X-Api-Key": key}
@@ -133,7 +133,7 @@ def test_revoked_station_key_stops_at_once_on_every_worker(
 def test_cli_revokes_a_station_key(db_url, load, sessions, client) -> None:
     load(base_bundle())
     with session_scope(sessions) as s:
-        key = issue_station_key(s, station_id="st-a")
+        key = issue_station_key(session=s, station_id="st-a")
     h = {"X-Api-Key": key}
     assert client.get("/api/v1/station/directory", headers=h).status_code == 200
     runner = CliRunner()

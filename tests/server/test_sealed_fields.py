@@ -203,11 +203,11 @@ def test_import_without_a_key_refuses_contact_fields(sessions: sessionmaker[Sess
     doc = base_bundle()
     doc["farmers"][0]["bank_account"] = ACCOUNT
     with sessions() as s, pytest.raises(ImportFailed) as err:
-        import_bundle(s, doc)
+        import_bundle(session=s, doc=doc)
     assert "no field key" in err.value.errors[0]
     doc["farmers"][0].pop("bank_account")
     with sessions() as s:
-        assert import_bundle(s, doc).farmers == 2  # nothing to seal: no key needed
+        assert import_bundle(session=s, doc=doc).farmers == 2  # nothing to seal: no key needed
 
 
 def test_new_field_key_prints_a_usable_key() -> None:

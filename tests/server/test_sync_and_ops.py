@@ -27,7 +27,7 @@ def _key(load, sessions, **extra) -> str:
     doc.update(extra)
     load(doc)
     with session_scope(sessions) as s:
-        return issue_station_key(s, station_id="st-a")
+        return issue_station_key(session=s, station_id="st-a")
 
 
 def test_alarms_upsert_and_climate_per_minute(load, sessions, client, make_user) -> None:
@@ -141,7 +141,7 @@ def test_concurrent_ingestion_consumes_the_quota_once(load, sessions, client) ->
         used = s.get(Contract, "C1")
         assert used is not None
         assert used.quota_used_g == n_threads * per * 1500
-        assert stored(s) == recount(s)
+        assert stored(session=s) == recount(session=s)
     assert len({p.lot_id for p in parts}) == n_threads * per
     assert sum(p.net_g for p in parts if p.basis == "contract") == 25_000
     assert sum(p.net_g for p in parts if p.basis == "over_quota") == n_threads * per * 1500 - 25_000
@@ -185,8 +185,8 @@ def test_aggregates_api(load, sessions, client, make_user) -> None:
     )
     assert res.status_code == 403
     with sessions() as s:
-        assert stored(s) == recount(s)
-        assert recount(s)[(date(2026, 3, 2), "st-a", "strawberry", "extra")].lots == 2
+        assert stored(session=s) == recount(session=s)
+        assert recount(session=s)[(date(2026, 3, 2), "st-a", "strawberry", "extra")].lots == 2
 
 
 def test_health_metrics_docs(client) -> None:
@@ -211,7 +211,7 @@ def test_cli_keys_users_and_serve_refusal(db_url, load, sessions, monkeypatch) -
     from server.stations.service import station_for_key
 
     with sessions() as s:
-        station = station_for_key(s, key)
+        station = station_for_key(session=s, key=key)
         assert station is not None
         assert station.api_key_hash != key  # only the hash is stored
     res = runner.invoke(cli_app, ["server", "station-key", "nope", "--db", db_url])
@@ -282,7 +282,7 @@ def test_rotated_key_stops_at_once_on_every_worker(load, sessions, client, setti
                 == "duplicate"
             )
             with session_scope(sessions) as s:
-                new = issue_station_key(s, station_id="st-a")  # rotated by someone else
+                new = issue_station_key(session=s, station_id="st-a")  # rotated by someone else
             body["lots"] = [wire_lot(2, F1, net_g=1000, captured_at="2026-03-02T03:00:00Z")]
             for c in (client, other):
                 res = c.post("/api/v1/sync", json=body, headers={"X-Api-Key": old})

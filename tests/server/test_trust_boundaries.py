@@ -30,7 +30,7 @@ def _two_cooperatives(load) -> None:
 def test_a_station_key_cannot_submit_another_cooperatives_farmer(load, sessions, client) -> None:
     _two_cooperatives(load)
     with session_scope(sessions) as s:
-        key_a = issue_station_key(s, station_id="st-a")
+        key_a = issue_station_key(session=s, station_id="st-a")
     own = wire_lot(1, "coop-a-F1", net_g=10_000, captured_at="2026-03-02T02:00:00Z")
     foreign = wire_lot(2, "coop-b-F1", net_g=900_000, captured_at="2026-03-02T02:01:00Z")
     res = client.post("/api/v1/sync", json={"station": "st-a", "lots": [foreign, own]},
@@ -95,7 +95,7 @@ STRICT_SYNC = [
 def test_sync_refuses_non_integer_weights(load, sessions, client, name, change, where) -> None:
     load(base_bundle())
     with session_scope(sessions) as s:
-        key = issue_station_key(s, station_id="st-a")
+        key = issue_station_key(session=s, station_id="st-a")
     doc = {**wire_lot(1, "coop-a-F1", net_g=1000, captured_at="2026-03-02T02:00:00Z"), **change}
     res = client.post("/api/v1/sync", json={"station": "st-a", "lots": [doc]},
                       headers={"X-Api-Key": key})

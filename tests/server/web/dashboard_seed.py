@@ -37,8 +37,8 @@ def seed_dashboards(session: Session, *, password_hash: str, days: int = 14) -> 
     """Everything the intake, contracts, prices and cold-chain pages show; returns today."""
     today = today_local()
     import_bundle(
-        session,
-        {
+        session=session,
+        doc={
             "cooperatives": [
                 {"id": COOP, "name": "建德草莓合作社"},
                 {"id": "coop-b", "name": "别的合作社"},
@@ -103,7 +103,7 @@ def seed_dashboards(session: Session, *, password_hash: str, days: int = 14) -> 
                         }
                     )
                 )  # fmt: skip
-    ingest_lots(session, lots=lots)
+    ingest_lots(session=session, lots=lots)
     # Cold room minutes: yesterday all day at about 1 °C with a warm hour; today's morning.
     minutes = []
     start = _noon(today - timedelta(days=1), 0)
@@ -120,9 +120,9 @@ def seed_dashboards(session: Session, *, password_hash: str, days: int = 14) -> 
                     temp_max_c=round(t + 0.2, 2), rh_mean_pct=92.0,
                 )
             )  # fmt: skip
-    upsert_climate(session, summaries=minutes)
+    upsert_climate(session=session, summaries=minutes)
     upsert_alarms(
-        session,
+        session=session,
         alarms=[
             AlarmRecord(
                 id=ALARM_ACKED, station=CENTRE, room="room1", rule="temp_high",

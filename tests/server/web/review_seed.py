@@ -64,7 +64,7 @@ def seed_cooperative(session: Session, *, photos_dir: Path, password_hash: str) 
     doc["contracts"] = [contract("C1", F1, floor={"extra": 1000, "class_i": 800}, premium="0")]
     # Another cooperative whose reviewer must see none of this one.
     doc["cooperatives"].append({"id": "coop-b", "name": "别的合作社"})
-    import_bundle(session, doc, cipher=env_cipher())
+    import_bundle(session=session, doc=doc, cipher=env_cipher())
     data = photo_jpeg()
     sha = hashlib.sha256(data).hexdigest()
     first = wire_lot(1, F1, net_g=5250, captured_at="2026-03-02T02:00:00Z")
@@ -75,9 +75,9 @@ def seed_cooperative(session: Session, *, photos_dir: Path, password_hash: str) 
         wire_lot(3, F9, net_g=3000, captured_at="2026-03-11T02:00:00Z"),
         wire_lot(4, F1, net_g=1500, captured_at="2026-03-12T03:30:00Z"),
     ]
-    ingest_lots(session, lots=[LotRecord.model_validate(r) for r in records])
+    ingest_lots(session=session, lots=[LotRecord.model_validate(r) for r in records])
     store_photo(
-        session,
+        session=session,
         station_id=STATION,
         lot_id=uuid.UUID(PHOTO_LOT),
         sha256=sha,
@@ -86,7 +86,7 @@ def seed_cooperative(session: Session, *, photos_dir: Path, password_hash: str) 
         max_bytes=8 * 1024 * 1024,
     )
     store_stays(
-        session,
+        session=session,
         station_id=STATION,
         stays=[
             LotStay.model_validate(

@@ -111,12 +111,14 @@ def world(tmp_path: Path) -> Iterator[World]:
     app = create_app(settings)
     today = today_local()
     with session_scope(app.state.sessions) as s:
-        import_bundle(s, demo_bundle(today), actor="test")
-        key = issue_station_key(s, station_id=STATION, actor="test")
+        import_bundle(session=s, doc=demo_bundle(today), actor="test")
+        key = issue_station_key(session=s, station_id=STATION, actor="test")
         user = User(name="会计王", role="reviewer", cooperative_id=COOPERATIVE, password_hash="x")
         s.add(user)
         s.flush()
-        reviewer = {"Authorization": f"Bearer {make_token(user, secret=SECRET, ttl_minutes=60)}"}
+        reviewer = {
+            "Authorization": f"Bearer {make_token(user=user, secret=SECRET, ttl_minutes=60)}"
+        }
     now = datetime.now(UTC).replace(microsecond=0)
     photo = tray_photo()
     sha = hashlib.sha256(photo).hexdigest()
@@ -153,13 +155,13 @@ def world(tmp_path: Path) -> Iterator[World]:
         # not priced.
         with session_scope(app.state.sessions) as s:
             run = payouts.create_run(
-                s,
+                session=s,
                 cooperative_id=COOPERATIVE,
                 period_from=today - timedelta(days=14),
                 period_to=today,
                 actor="出纳李",
             )
-            payouts.approve(s, run=run, actor="会计王")
+            payouts.approve(session=s, run=run, actor="会计王")
         later = _lot(FARMER, wire.Grade.EXTRA, 6_500, now - timedelta(minutes=5))
         leaves = _lot(
             FARMER,

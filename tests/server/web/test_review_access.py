@@ -74,7 +74,7 @@ def make_run(sessions: sessionmaker[Session], actor: str = "reviewer1") -> int:
 
     with session_scope(sessions) as s:
         run = service.create_run(
-            s,
+            session=s,
             cooperative_id=COOP,
             period_from=date(2026, 3, 1),
             period_to=date(2026, 3, 31),

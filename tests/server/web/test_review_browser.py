@@ -236,7 +236,7 @@ def test_reviewer_reviews_approves_and_exports_and_a_clerk_cannot_approve(
     # A clerk (operator role) reads a draft but cannot approve it, not even by a direct POST.
     with session_scope(sessions) as s:
         draft = service.create_run(
-            s,
+            session=s,
             cooperative_id=COOP,
             period_from=date(2026, 4, 1),
             period_to=date(2026, 4, 30),
@@ -297,14 +297,19 @@ def test_line_pages_swap_in_place_with_htmx(
     monkeypatch.setattr(runs, "LINES_PER_PAGE", 1)
     with session_scope(sessions) as s:
         run = service.create_run(
-            s,
+            session=s,
             cooperative_id=COOP,
             period_from=date(2026, 3, 1),
             period_to=date(2026, 3, 31),
             actor="reviewer1",
         )
         service.add_adjustment(
-            s, run=run, farmer_id="coop-a-F9", amount_fen=300, reason="运费补贴", actor="reviewer1"
+            session=s,
+            run=run,
+            farmer_id="coop-a-F9",
+            amount_fen=300,
+            reason="运费补贴",
+            actor="reviewer1",
         )
         run_id = run.id
     page = offline_page(width=1366, height=768)

@@ -49,7 +49,7 @@ def test_a_disabled_reviewer_is_signed_out_and_told_why(server, offline_page, sh
     assert page.url == f"{base}/coop/runs"
     with session_scope(sessions) as s:
         user = s.scalars(select(User).where(User.name == "reviewer1")).one()
-        disable_user(s, user=user, actor="admin")
+        disable_user(session=s, user=user, actor="admin")
     page.goto(f"{base}/coop/intake")  # the cookie's token is revoked: back to sign-in
     assert "/coop/login?next=/coop/intake" in page.url
     for code in ("en", "zh"):
