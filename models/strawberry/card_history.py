@@ -7,9 +7,6 @@ the test split.
 
 from __future__ import annotations
 
-# filled in after the run (OOF) and after the one test look
-P11_FIGURES = "running (OOF and test figures follow)"
-
 # Development runs (R = Riseholme, B = brix balanced accuracy; defect recall @ precision).
 # 1.0.0/1.1.0 rows: validation split after calibration on it (epoch also chosen on it, so
 # optimistic). 1.2.0 rows: out-of-fold (OOF) over train+validation, offsets applied.
@@ -204,7 +201,10 @@ EXPERIMENTS = (
         "(defect above its threshold) if edge/grading/lesion.py and its threshold are "
         "committed at the look, else the classifier alone; the classifier's own figures are "
         "reported beside",
-        P11_FIGURES,
+        "not finished in session 9: started 01:03 UTC with `--threads 2` on the shared "
+        "2-core box under a load of 5–10 (other sessions' test suites), its epochs ran 5–15× "
+        "slower than 1.3.1's (1566 s for the whole run); no OOF or test figure yet, and "
+        "neither test split was looked at for it",
     ),
 )
 
