@@ -11,6 +11,10 @@ class StoreError(EdgeError):
     """The local SQLite store cannot be opened or written."""
 
 
+class StoreFullError(StoreError):
+    """The disk (or the database's size limit) is full: nothing of the write was kept."""
+
+
 class WorkflowError(EdgeError):
     """An operator action does not fit the lane's state (no lot waiting, unknown lane…)."""
 

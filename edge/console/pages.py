@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse
 from edge.console import views
 from edge.console.auth import SESSION_COOKIE, SESSION_MAX_AGE_S, Sessions, SignIn
 from edge.console.photo import AnnotatedPhotos
-from edge.errors import StoreError, WorkflowError
+from edge.errors import StoreError, StoreFullError, WorkflowError
 from edge.outbox.schema import now_ms
 from gongfang import wire
 from gongfang.web.i18n import request_lang
@@ -187,8 +187,8 @@ def build_router(node: NodeView, pages: Pages, sessions: Sessions, signin: SignI
         op = operator(request)
         try:
             node.station.confirm(lane, operator=op, lot_id=lot_id or None)
-        except StoreError:
-            return lane_panel(request, lane, {"action": "lane.err_store"})
+        except StoreError as exc:
+            return lane_panel(request, lane, {"action": _store_key(exc)})
         except WorkflowError as exc:
             return lane_panel(request, lane, {"action": _workflow_key(exc)})
         return lane_panel(request, lane, flash="lane.confirmed")
@@ -215,8 +215,8 @@ def build_router(node: NodeView, pages: Pages, sessions: Sessions, signin: SignI
                 operator=op,
                 lot_id=lot_id or None,
             )
-        except StoreError:
-            return lane_panel(request, lane, {"action": "lane.err_store"})
+        except StoreError as exc:
+            return lane_panel(request, lane, {"action": _store_key(exc)})
         except WorkflowError as exc:
             return lane_panel(request, lane, {"action": _workflow_key(exc)})
         return lane_panel(request, lane, flash="lane.overridden")
@@ -232,8 +232,8 @@ def build_router(node: NodeView, pages: Pages, sessions: Sessions, signin: SignI
             return lane_panel(request, lane, {"discard_reason": key}, show_discard=True)
         try:
             dropped = node.station.discard(lane, lot_id=lot_id or None)
-        except StoreError:
-            return lane_panel(request, lane, {"action": "lane.err_store"})
+        except StoreError as exc:
+            return lane_panel(request, lane, {"action": _store_key(exc)})
         except WorkflowError as exc:
             return lane_panel(request, lane, {"action": _workflow_key(exc)})
         _note_discard(node, dropped, lane, op, reason)
@@ -331,6 +331,11 @@ def _workflow_key(exc: WorkflowError) -> str:
     if "no model grade" in text or "no grade yet" in text:
         return "lane.err_no_grade"
     return "lane.err_no_pending"
+
+
+def _store_key(exc: StoreError) -> str:
+    """The message for a failed write: a full disk is told apart (the operator can act)."""
+    return "lane.err_store_full" if isinstance(exc, StoreFullError) else "lane.err_store"
 
 
 def _note_discard(node: NodeView, lot_id: str, lane: str, op: str, reason: str) -> None:

@@ -24,11 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edge.errors import StoreError
+from edge.errors import StoreError, StoreFullError
 from edge.outbox import schema
 from edge.outbox.queue import OutboxQueue, enqueue
 from edge.outbox.schema import now_ms
 from gongfang import wire
+
+
+def _disk_full(exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL: the disk (or ``max_page_count``) has no room left; the transaction is
+    rolled back whole, so the caller may simply try again once space is freed."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+        "database or disk is full" in str(exc)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +86,12 @@ class EdgeStore(OutboxQueue):
                         self._db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
+                if _disk_full(exc):
+                    zh, _, en = what.partition(" / ")
+                    raise StoreFullError(
+                        f"存储空间已满，{zh}，请清理空间后重试 / disk full: {en or zh};"
+                        f" free some space and try again ({exc})"
+                    ) from exc
                 raise StoreError(f"{what}: {exc}") from exc
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -36,7 +36,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.errors import NoPendingLotError, StoreError, UnknownLaneError, WorkflowError
+from edge.errors import (
+    NoPendingLotError,
+    StoreError,
+    StoreFullError,
+    UnknownLaneError,
+    WorkflowError,
+)
 from edge.outbox.store import EdgeStore
 from edge.station import lane as lanes
 from edge.station.directory import Directory
@@ -96,7 +102,11 @@ class Station:
             "pending_restored": 0,
             "pending_not_restored": 0,
             "pending_save_errors": 0,
+            "store_full": 0,
         }
+        # The last failed write (disk full, I/O error), shown on the status until a lot is
+        # stored again: the operator must see why the crate is still waiting.
+        self.store_error: str | None = None
         self._restore_pending()
 
     @property
@@ -280,10 +290,11 @@ class Station:
     def _save_pending(self, lane_id: str, pending: PendingLot) -> None:
         try:
             self._store.save_pending(str(pending.lot_id), lane_id, pending.to_doc())
-        except StoreError:
+        except StoreError as exc:
             # The lot is still pending in memory and can be confirmed; only a restart
             # before that would lose it. Counted for the status page.
             self.counters["pending_save_errors"] += 1
+            self._note_store_error(exc)
             log.exception("待确认批次未写入数据库 / pending lot %s not saved", pending.lot_id)
 
     def _save_changed(self, lane_id: str, lane: LaneState, changed: list[PendingLot]) -> None:
@@ -360,10 +371,12 @@ class Station:
         )
         try:
             self._store.record_lot(record, lane=lane_id)
-        except StoreError:
+        except StoreError as exc:
             self.counters["store_errors"] += 1
+            self._note_store_error(exc)
             log.exception("批次未能保存 / lot %s not stored", record.id)
             raise
+        self.store_error = None
         if not pending.restored:  # settle-to-stored time means nothing across a restart
             self.latencies_ms.append((time.perf_counter() - pending.settled_mono) * 1000)
         lane.pending.remove(pending)
@@ -372,6 +385,11 @@ class Station:
         lane.last_lot = last_lot_view(record, pending.grading)
         self._stored.append((record, lane_id))
         return record
+
+    def _note_store_error(self, exc: StoreError) -> None:
+        self.store_error = str(exc)[:500]
+        if isinstance(exc, StoreFullError):
+            self.counters["store_full"] += 1
 
     def _after_store(self, record: wire.LotRecord, lane_id: str) -> None:
         if self._on_lot_stored is None:
@@ -391,5 +409,6 @@ class Station:
                 "lanes": {lane_id: lane_view(s) for lane_id, s in self._lanes.items()},
                 "other_scales": dict(self.other_scales),
                 "counters": dict(self.counters),
+                "store_error": self.store_error,
                 "auto_confirm": self._settings.auto_confirm,
             }
