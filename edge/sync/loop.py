@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from email.utils import formatdate
 
 import httpx
 from pydantic import ValidationError
@@ -263,7 +264,13 @@ class SyncLoop:
             f'"climate":[{",".join(parts["climate"])}]{stays}}}'
         )
         try:
-            return self._http.post(SYNC_PATH, content=body.encode("utf-8"))
+            # Date: this box's clock (RFC 9110 lets a client send one), so the server can
+            # tell a wrong clock from a backlog of old lots; a server may ignore it.
+            return self._http.post(
+                SYNC_PATH,
+                content=body.encode("utf-8"),
+                headers={"Date": formatdate(time.time(), usegmt=True)},
+            )
         except httpx.TransportError as exc:
             raise ServerUnreachableError(
                 f"无法连接服务器 / cannot reach the server: {exc!r}"
