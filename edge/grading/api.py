@@ -28,7 +28,7 @@ class StrawberryGrader(Grader):
     crop_margin = 0.1
 
     def _grade_singles(self, images_bgr: list[np.ndarray]) -> list[dict[str, Any]] | None:
-        from edge.grading.lesion import crop_lesions
+        from edge.grading.lesion import border_colours, crop_lesions
         from edge.grading.strawberry import single_white_fractions, small_crops
 
         # one resize per crop, no colour copy: the classifier's BGR square serves the
@@ -36,8 +36,9 @@ class StrawberryGrader(Grader):
         squares = self.classifier.squares(images_bgr)
         probs = self.classifier.run(self.classifier.normalise(squares, bgr=True))
         lab, hsv = small_crops(squares)
-        whites = single_white_fractions(lab, hsv)
-        lesions = crop_lesions(lab, hsv).pct
+        bg = border_colours(lab)
+        whites = single_white_fractions(lab, hsv, bg)
+        lesions = crop_lesions(lab, hsv, bg).pct
         return [
             self._single_result(img, row, white, les)
             for img, white, les, row in zip(images_bgr, whites, lesions, probs, strict=True)

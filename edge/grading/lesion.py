@@ -213,14 +213,20 @@ def _one_crop(
     return np.asarray((fruit > 0) & ~drop)
 
 
-def crop_lesions(lab: np.ndarray, hsv: np.ndarray) -> CropLesions:
+def border_colours(lab: np.ndarray) -> np.ndarray:
+    """Median Lab ``[n, 3]`` of each crop's border: the table, lane or sky behind the fruit."""
+    border = np.concatenate([lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]], axis=1)
+    return np.asarray(np.median(border, axis=1))
+
+
+def crop_lesions(lab: np.ndarray, hsv: np.ndarray, bg: np.ndarray | None = None) -> CropLesions:
     """``lesion_pct`` (0..100) of each crop of a batch without masks: float Lab and
-    uint8 HSV ``[n, h, w, 3]`` (as ``strawberry.small_crops`` makes them)."""
+    uint8 HSV ``[n, h, w, 3]`` (as ``strawberry.small_crops`` makes them) and, if already
+    at hand, their :func:`border_colours`."""
     n, h, w = lab.shape[:3]
     weight = _centre_weight(h, w)
     green = _grow(green_pixels(hsv))  # and a pixel round: the sepals' shadowed bases
-    border = np.concatenate([lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]], axis=1)
-    d = lab - np.median(border, axis=1)[:, None, None, :]
+    d = lab - (border_colours(lab) if bg is None else bg)[:, None, None, :]
     hue_d2 = d[..., 1] ** 2 + d[..., 2] ** 2
     backdrop = (0.25 * d[..., 0]) ** 2 + hue_d2 < _BACKDROP_DIST**2
     # the fruit's shadow on it: the backdrop's own colour, only darker

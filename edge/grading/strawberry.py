@@ -344,14 +344,15 @@ def small_crops(squares_bgr: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return lab.reshape(n, k, k, 3), hsv.reshape(n, k, k, 3)
 
 
-def single_white_fractions(lab: np.ndarray, hsv: np.ndarray) -> list[float]:
+def single_white_fractions(
+    lab: np.ndarray, hsv: np.ndarray, bg: np.ndarray | None = None
+) -> list[float]:
     """White fractions of one-fruit crops (:func:`small_crops`): fruit is what differs from
-    the crop's border colour."""
+    the crop's border colour (``bg``, :func:`lesion.border_colours`, if already at hand)."""
     n = lab.shape[0]
     if not n:
         return []
-    border = np.concatenate([lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]], axis=1)
-    bg = np.median(border, axis=1)  # (n, 3)
+    bg = lesion.border_colours(lab) if bg is None else bg  # (n, 3)
     d = lab - bg[:, None, None, :]
     dist = np.sqrt((0.25 * d[..., 0]) ** 2 + d[..., 1] ** 2 + d[..., 2] ** 2)  # shadows: L only
     # sepals: saturated green and darker than the table (pale green flesh is lighter)
