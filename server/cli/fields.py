@@ -50,7 +50,7 @@ def optional_field_cipher(config: Path | None = None) -> FieldCipher | None:
 
 
 def new_field_key() -> None:
-    """Print a new random field key (for GONGFANG_SERVER_FIELD_KEY)."""
+    """生成新的字段密钥 / Print a new random field key (for GONGFANG_SERVER_FIELD_KEY)."""
     from cryptography.fernet import Fernet
 
     typer.echo(Fernet.generate_key().decode("ascii"))
@@ -62,7 +62,8 @@ def new_field_key() -> None:
 
 
 def migrate(db: DbOpt = None, config: ConfigOpt = None) -> None:
-    """Bring the database to the latest schema (existing bank accounts and phones sealed)."""
+    """升级数据库到最新结构 / Bring the database to the latest schema (existing bank
+    accounts and phones sealed)."""
     from server.core.config import default_db_url
     from server.core.db import upgrade
 
@@ -79,7 +80,8 @@ def rotate_field_key(
     config: ConfigOpt = None,
     by: Annotated[str, typer.Option("--by", help="操作人 / who rotates")] = "cli",
 ) -> None:
-    """Re-seal every bank account and phone under the first field key (then drop the old)."""
+    """用新字段密钥重新加密全部账号和手机号 / Re-seal every bank account and phone under
+    the first field key (then drop the old)."""
     from server.farmers.sealed import FieldCipher, FieldKeyError, rotate_all
 
     keys = field_keys(config) or []  # required: exits when there are none

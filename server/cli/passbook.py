@@ -14,7 +14,8 @@ def revoke_passbook(
     by: Annotated[str, typer.Option(help="操作人 / who revokes (audit log)")] = "cli",
     db: DbOpt = None,
 ) -> None:
-    """Revoke a farmer's passbook links: the QR codes on their receipts stop opening."""
+    """吊销农户的查询链接 / Revoke a farmer's passbook links: the QR codes on their
+    receipts stop opening."""
     from server.passbook.service import revoke_farmer
 
     with refusing(db) as session:

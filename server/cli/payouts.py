@@ -19,13 +19,14 @@ RunIdArg = Annotated[int, typer.Argument(help="结算单编号 / run id")]
 
 def run(
     cooperative: Annotated[str, typer.Option(help="合作社编号 / cooperative id")],
-    date_from: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
-    date_to: Annotated[str, typer.Option("--to", help="YYYY-MM-DD")],
+    date_from: Annotated[str, typer.Option("--from", help="起始日期 / first day, YYYY-MM-DD")],
+    date_to: Annotated[str, typer.Option("--to", help="截止日期 / last day, YYYY-MM-DD")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print JSON")] = False,
     by: Annotated[str, typer.Option(help="操作人 / who runs it (audit log)")] = "cli",
     db: DbOpt = None,
 ) -> None:
-    """Create a draft payout run for a period and print its lines."""
+    """生成某期间的结算草稿并打印各农户应付 / Create a draft payout run for a period and
+    print its lines."""
     from server.payouts.queries import summarize
     from server.payouts.service import create_run
 
@@ -80,7 +81,7 @@ def approve(
     by: Annotated[str, typer.Option("--by", help="审批人姓名（记入审计日志）/ approver's name")],
     db: DbOpt = None,
 ) -> None:
-    """Approve a draft run (the name goes into the audit log)."""
+    """审批结算草稿（姓名记入审计日志）/ Approve a draft run (the name goes into the audit log)."""
     from server.payouts.queries import get_run
     from server.payouts.service import approve as approve_run
 
@@ -95,7 +96,8 @@ def export(
     by: Annotated[str, typer.Option("--by", help="操作人 / who exports it")] = "cli",
     db: DbOpt = None,
 ) -> None:
-    """Export an approved run's bank batch as CSV or XLSX (by the file's suffix)."""
+    """导出已审批结算单的银行批量文件 / Export an approved run's bank batch as CSV or XLSX
+    (by the file's suffix)."""
     from server.cli.fields import field_cipher
     from server.payouts.export import export_csv, export_xlsx
     from server.payouts.queries import get_run
@@ -119,7 +121,7 @@ def paid(
     by: Annotated[str, typer.Option("--by", help="操作人 / who marks it")],
     db: DbOpt = None,
 ) -> None:
-    """Mark an exported run as paid."""
+    """标记已导出的结算单为已付款 / Mark an exported run as paid."""
     from server.payouts.queries import get_run
     from server.payouts.service import mark_paid
 

@@ -17,7 +17,7 @@ def serve(
     config: Annotated[Path | None, typer.Option(help="TOML 配置文件 / config file")] = None,
     db: DbOpt = None,
 ) -> None:
-    """Run the central server (HTTP API, /docs, /metrics, /healthz)."""
+    """运行中心服务器 / Run the central server (HTTP API, /docs, /metrics, /healthz)."""
     from pydantic import ValidationError
 
     from gongfang.settings import ConfigError, ServerSettings
@@ -53,7 +53,8 @@ def import_cmd(
     ],
     db: DbOpt = None,
 ) -> None:
-    """Import a bundle (cooperatives, stations, farmers, contracts, prices, lots), all or none."""
+    """导入合作社数据包（全部或全不）/ Import a bundle (cooperatives, stations, farmers,
+    contracts, prices, lots), all or none; its format: examples/cooperative.schema.json."""
     from server.cli.fields import optional_field_cipher
     from server.core.errors import ImportFailed
     from server.importer import import_bundle

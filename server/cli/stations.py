@@ -12,7 +12,8 @@ StationArg = Annotated[str, typer.Argument(help="收购站编号 / station id")]
 
 
 def station_key(station: StationArg, db: DbOpt = None) -> None:
-    """Issue (or rotate) a station's API key and print it once."""
+    """签发（或更换）收购站密钥并只显示一次 / Issue (or rotate) a station's API key and
+    print it once."""
     from server.stations.service import issue_station_key
 
     with refusing(db) as session:

@@ -48,12 +48,12 @@ def _change_user(db: str | None, name: str, change: Callable[[Session, User], ob
 
 def add_user(
     name: NameArg,
-    role: Annotated[str, typer.Option(help="operator | reviewer | admin")],
+    role: Annotated[str, typer.Option(help="角色 / role: operator | reviewer | admin")],
     cooperative: Annotated[str | None, typer.Option(help="合作社编号 / cooperative id")] = None,
     password_stdin: PasswordStdinOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Create a user of the web API (the password is prompted for, or read with
+    """新建用户 / Create a user of the web API (the password is prompted for, or read with
     --password-stdin)."""
     from server.auth.service import create_user
 
