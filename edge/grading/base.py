@@ -5,6 +5,8 @@ Every result follows issue 5's JSON shape::
 
     {"path"?, "marker", "mm_per_px", "lot_grade", "model": {"name", "version"},
      "items": [{"label", "probs", "grade", "center_px", "diameter_mm", "white_fraction",
+                ...strawberries: "lesion_pct" (rot or mould, % of the fruit; above the
+                rules' threshold ``label`` is "defect" while ``probs`` stay the model's),
                 ...leaves: "length_mm", "width_mm", "holes", "spot_pct", "yellow_pct"}],
      "flags": [...]}
 
