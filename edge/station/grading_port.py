@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from edge.logonce import OnceLog
 from edge.station.photos import PhotoStore
 from gongfang import wire
 
@@ -138,6 +139,7 @@ class GradingPort:
         self._thread: threading.Thread | None = None
         self.graded = 0
         self.errors = 0
+        self._bad_frames = OnceLog(log)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="edge-grading", daemon=True)
@@ -233,8 +235,22 @@ class GradingPort:
         grading = to_grading(frame, received_ms, result)
         if grading.error:
             self.errors += 1
+            # Once per lane and cause (a camera sending garbage repeats it every frame);
+            # the crate waits for the operator's grade or a good photo.
+            self._bad_frames.problem(
+                f"frame:{lane}",
+                grading.error,
+                logging.WARNING,
+                "照片无法分级，批次待人工分级或新照片 / lane %s: frame %s not graded: %s",
+                lane,
+                grading.frame_sha256[:12],
+                grading.error,
+            )
         else:
             self.graded += 1
+            self._bad_frames.resolved(
+                f"frame:{lane}", "照片分级已恢复 / lane %s: frames graded again", lane
+            )
             if self._photos is not None:
                 self._photos.keep(frame, grading.frame_sha256)
         return grading

@@ -23,6 +23,7 @@ LANE, FARMER, TARE_G = "lane1", "F001", 500
 # Floor prices only (no market price needed): every lot is priced, so the totals that are
 # reconciled are real money, not zeros.
 FLOOR_FEN_PER_KG = {"extra": 3400, "class_i": 2600, "class_ii": 1800}
+REJECT_FEN_PER_KG = 400
 
 
 def gross_of(k: int) -> int:
@@ -108,7 +109,7 @@ class PricedServer(RealServer):
                                 "floor_fen_per_kg": FLOOR_FEN_PER_KG,
                                 "premium_pct": "20",
                                 "quota_g": None,
-                                "reject_fen_per_kg": 400,
+                                "reject_fen_per_kg": REJECT_FEN_PER_KG,
                             }
                             for f in farmers
                         ],
@@ -151,14 +152,28 @@ class Crates:
         self.topic = wire.Topic(wire.TopicKind.SCALE_READING, node.settings.station, LANE)
         self.stream = ScaleStream(start_ms=start_ms, zero_noise_g=0)
         self.gap_ms = gap_ms
+        self._off: list[Any] = []
         node.station.select_farmer(LANE, FARMER, operator="tester")
 
     def put(self, gross_g: int) -> None:
         """Put a crate on and take it off; what settles becomes a pending lot."""
-        for s in self.stream.crate(gross_g, settle_ms=500, noise_g=0):
+        self.load(gross_g)
+        self.unload()
+
+    def load(self, gross_g: int) -> None:
+        """Put a crate on and let it settle (it stays on the scale until :meth:`unload`)."""
+        samples = list(self.stream.crate(gross_g, settle_ms=500, noise_g=0))
+        on, self._off = samples[:10], samples[10:]  # 5 ramp + 5 settled readings
+        self._feed(on)
+
+    def unload(self) -> None:
+        self._feed(self._off)
+        self.stream.ts_ms += self.gap_ms
+
+    def _feed(self, samples: list[Any]) -> None:
+        for s in samples:
             reading = wire.ScaleReading(ts_ms=s.ts_ms, gross_g=s.gross_g, seq=s.seq)
             self.node.handle(Inbound(topic=self.topic, payload=reading, received_ms=s.ts_ms))
-        self.stream.ts_ms += self.gap_ms
 
     def grade(self) -> wire.LotRecord:
         """The operator's grade for the lane's oldest pending lot (stored, or StoreError)."""
@@ -231,12 +246,13 @@ def reconcile(server: RealServer, expected: dict[str, int]) -> Reconciled:
     engine = make_engine(server.db_url)
     try:
         with session_factory(engine)() as s:
-            amounts = s.execute(select(Lot.amount_fen)).scalars().all()
-            assert None not in amounts, "every lot is priced under the contract"
-            lots_total = sum(a for a in amounts if a is not None)
-            # every lot class_i under the floor: round_half_up(net × 2600 / 1000) fen
-            unit = FLOOR_FEN_PER_KG["class_i"]
-            assert lots_total == sum(((g - TARE_G) * unit + 500) // 1000 for g in expected.values())
+            priced = s.execute(select(Lot.grade, Lot.net_g, Lot.amount_fen)).all()
+            assert all(a is not None for _, _, a in priced), "every lot priced by contract"
+            lots_total = sum(a or 0 for _, _, a in priced)
+            # No market price: the floor of the lot's grade (等外: the reject price), and
+            # round_half_up(net × unit / 1000) fen a lot.
+            units = {**FLOOR_FEN_PER_KG, "reject": REJECT_FEN_PER_KG}
+            assert lots_total == sum((n * units[g] + 500) // 1000 for g, n, _ in priced)
             unpriced = s.scalar(select(func.count()).where(Lot.amount_fen.is_(None)))
             assert unpriced == 0
             rows = totals(session=s, first_day=date(2000, 1, 1), last_day=date(2100, 1, 1))
