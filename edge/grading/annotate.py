@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from edge.grading.marker import Marker
+from gongfang.wire import GRADE_ZH
 
 GRADE_BGR = {
     "extra": (60, 180, 60),
@@ -17,21 +20,54 @@ GRADE_BGR = {
 }
 
 
+# What the operator reads on the photo: Chinese first (the Hershey fonts of cv2.putText
+# have no CJK glyphs, so text goes through PIL with the receipts' Noto Sans SC).
+FRUIT_ZH = {"unripe": "未熟", "turning": "转色", "ripe": "成熟", "defect": "病残"}
+_GRADE_ZH = {g.value: zh for g, zh in GRADE_ZH.items()}
+
+
+@lru_cache(maxsize=16)
+def _font(px: int) -> ImageFont.FreeTypeFont:
+    from pylopdf_fonts_zh_cn import sans_path
+
+    return ImageFont.truetype(str(sans_path()), px)
+
+
+def grade_zh(grade: str) -> str:
+    return _GRADE_ZH.get(grade, grade)
+
+
 def _text(
     img: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, int, int], scale: float
 ) -> None:
-    thick = max(1, int(round(scale * 2)))
-    cv2.putText(
-        img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick + 2, cv2.LINE_AA
+    """``text`` with its baseline starting at ``org`` (as cv2.putText), in place, with a
+    white halo so it reads on any background."""
+    px = max(12, int(round(30 * scale)))
+    font = _font(px)
+    x0, y0, x1, y1 = font.getbbox(text, anchor="ls", stroke_width=2)
+    h, w = img.shape[:2]
+    left, top = max(0, org[0] + x0), max(0, org[1] + y0)
+    right, bottom = min(w, org[0] + x1 + 1), min(h, org[1] + y1 + 1)
+    if right <= left or bottom <= top:
+        return
+    patch = Image.fromarray(np.ascontiguousarray(img[top:bottom, left:right, ::-1]))
+    ImageDraw.Draw(patch).text(
+        (org[0] - left, org[1] - top),
+        text,
+        font=font,
+        anchor="ls",
+        fill=colour[::-1],
+        stroke_width=2,
+        stroke_fill=(255, 255, 255),
     )
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
+    img[top:bottom, left:right] = np.asarray(patch)[:, :, ::-1]
 
 
 def _header(img: np.ndarray, res: dict[str, Any], scale: float) -> None:
     lot = res.get("lot_grade") or "-"
     mm = res.get("mm_per_px")
-    line = f"lot: {lot}  n={len(res.get('items', []))}  " + (
-        f"{mm:.4f} mm/px" if mm else "no marker"
+    line = f"批次 {grade_zh(lot)} {lot} · {len(res.get('items', []))} 个 · " + (
+        f"{mm:.4f} mm/px" if mm else "未见比例标记 no marker"
     )
     _text(img, line, (8, int(30 * scale) + 4), GRADE_BGR.get(lot, (0, 0, 0)), scale)
 
@@ -83,10 +119,11 @@ def draw_fruit(
         x, y = (int(v) for v in item["center_px"])
         d = item["diameter_mm"]
         size = f"{d:.1f}mm" if d is not None else "?mm"
-        _text(img, f"{item['grade']} {item['label']}", (x - 40, y - 8), col, 0.5 * s)
+        label = FRUIT_ZH.get(item["label"], item["label"])
+        _text(img, f"{grade_zh(item['grade'])} {label}", (x - 40, y - 8), col, 0.5 * s)
         _text(
             img,
-            f"{size} w{item['white_fraction'] * 100:.0f}% les{item.get('lesion_pct', 0):.0f}%",
+            f"{size} 白{item['white_fraction'] * 100:.0f}% 病斑{item.get('lesion_pct', 0):.0f}%",
             (x - 40, y + int(16 * s)),
             col,
             0.5 * s,
@@ -111,10 +148,11 @@ def draw_single(
     item = res["items"][0]
     col = GRADE_BGR[item["grade"]]
     cv2.rectangle(img, (1, 1), (img.shape[1] - 2, img.shape[0] - 2), col, 3)
-    _text(img, f"{item['grade']} {item['label']}", (8, 24), col, 0.6)
-    _text(img, f"white {item['white_fraction'] * 100:.0f}%", (8, 48), col, 0.6)
+    label = FRUIT_ZH.get(item["label"], item["label"])
+    _text(img, f"{grade_zh(item['grade'])} {label} ({item['label']})", (8, 24), col, 0.6)
+    _text(img, f"白色 white {item['white_fraction'] * 100:.0f}%", (8, 48), col, 0.6)
     if "lesion_pct" in item:
-        _text(img, f"lesion {item['lesion_pct']:.0f}%", (8, 72), col, 0.6)
+        _text(img, f"病斑 lesion {item['lesion_pct']:.0f}%", (8, 72), col, 0.6)
     return img
 
 
@@ -135,11 +173,11 @@ def draw_leaves(
         cv2.line(img, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (255, 0, 255), 1, cv2.LINE_AA)
         x, y = (int(v) for v in item["center_px"])
         ln, wd = item.get("length_mm"), item.get("width_mm")
-        size = f"{ln:.0f}x{wd:.0f}mm" if ln is not None and wd is not None else "size ?"
-        _text(img, f"{item['grade']} {size}", (x - 60, y - 8), col, 0.55 * s)
+        size = f"{ln:.0f}×{wd:.0f}mm" if ln is not None and wd is not None else "尺寸 ?"
+        _text(img, f"{grade_zh(item['grade'])} {size}", (x - 60, y - 8), col, 0.55 * s)
         info = (
-            f"holes {len(item['holes'])} tears {item['tears']} "
-            f"spot {item['spot_pct']:.1f}% yel {item['yellow_pct']:.1f}%"
+            f"孔 {len(item['holes'])} 裂 {item['tears']} "
+            f"斑 {item['spot_pct']:.1f}% 黄 {item['yellow_pct']:.1f}%"
         )
         _text(img, info, (x - 60, y + int(18 * s)), col, 0.45 * s)
     _header(img, res, s)
