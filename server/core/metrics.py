@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -27,4 +27,10 @@ LOTS_REFUSED = Counter(
 )
 PAYOUT_RUNS = Counter(
     "gongfang_payout_runs_total", "Payout run state changes", ["action"], registry=REGISTRY
+)
+CLOCK_SKEW = Gauge(
+    "gongfang_station_clock_skew_seconds",
+    "A station's clock minus the server's at its last sync (positive: ahead)",
+    ["station"],
+    registry=REGISTRY,
 )

@@ -44,6 +44,7 @@ from server.core.metrics import SYNC_LOTS
 from server.farmers.models import Farmer
 from server.pricing.models import MarketPrice
 from server.pricing.service import intake_date
+from server.stations.clock import clock_skew_s, edge_clock, note_clock_skew
 from server.stations.models import Cooperative, Station
 from server.stations.service import (
     StationIdentity,
@@ -110,7 +111,9 @@ async def sync(request: Request, x_api_key: Annotated[str | None, Header()] = No
             raise NotAuthenticated("收购站密钥无效 / unknown station API key")
         cache.put(ident)
     body = await request.body()
-    return await run_in_threadpool(_sync_blocking, state, ident, body)
+    received_at = utcnow()
+    edge_now = edge_clock(request.headers.get("date"))
+    return await run_in_threadpool(_sync_blocking, state, ident, body, received_at, edge_now)
 
 
 def _lookup_key(factory: sessionmaker[Session], key_hash: str) -> StationIdentity | None:
@@ -118,7 +121,13 @@ def _lookup_key(factory: sessionmaker[Session], key_hash: str) -> StationIdentit
         return identity_for_key(session=session, key_hash=key_hash)
 
 
-def _sync_blocking(state: Any, station: StationIdentity, body: bytes) -> Response:
+def _sync_blocking(
+    state: Any,
+    station: StationIdentity,
+    body: bytes,
+    received_at: datetime,
+    edge_now: datetime | None,
+) -> Response:
     settings: ServerSettings = state.settings
     factory: sessionmaker[Session] = state.sessions
     try:
@@ -160,6 +169,12 @@ def _sync_blocking(state: Any, station: StationIdentity, body: bytes) -> Respons
             log.info("sync from %s retried after %s", station.id, type(exc.orig).__name__)
     for result, n in Counter(item.result.value for item in ack.lots).items():
         SYNC_LOTS.labels(result=result).inc(n)
+    # A wrong clock is flagged, never a reason to refuse (the lots are stored as sent).
+    skew = clock_skew_s(
+        received_at=received_at, edge_now=edge_now, captured=[lot.captured_at for lot in batch.lots]
+    )
+    if skew is not None:
+        note_clock_skew(sessions=factory, station_id=station.id, skew_s=skew)
     # Serialised once here (the response model documents it; no second validation pass).
     # "stays" is left out when empty: an edge from before stays refuses unknown keys.
     answer = ack.model_dump_json(exclude={"stays"} if not ack.stays else None)
