@@ -93,21 +93,7 @@ def create_contract(*, session: Session, user: User, body: ContractIn) -> Contra
     check_cooperative(user, farmer.cooperative_id)
     if session.get(Contract, body.id) is not None:
         raise Conflict(f"合同已存在 / contract {body.id!r} exists")
-    contract = Contract(
-        id=body.id,
-        farmer_id=body.farmer,
-        product=body.product.value,
-        signed_on=body.signed_on,
-        valid_from=body.valid_from,
-        valid_to=body.valid_to,
-        floor_extra_fen_per_kg=body.floor_fen_per_kg.extra,
-        floor_class_i_fen_per_kg=body.floor_fen_per_kg.class_i,
-        floor_class_ii_fen_per_kg=body.floor_fen_per_kg.class_ii,
-        premium_pct=body.premium_pct,
-        quota_g=body.quota_g,
-        reject_fen_per_kg=body.reject_fen_per_kg,
-        quota_used_g=0,
-    )
+    contract = Contract(id=body.id, **body.columns(), quota_used_g=0)
     session.add(contract)
     record(
         session=session,

@@ -44,11 +44,7 @@ class ContractOut(BaseModel):
             signed_on=c.signed_on,
             valid_from=c.valid_from,
             valid_to=c.valid_to,
-            floor_fen_per_kg=FloorIn(
-                extra=c.floor_extra_fen_per_kg,
-                class_i=c.floor_class_i_fen_per_kg,
-                class_ii=c.floor_class_ii_fen_per_kg,
-            ),
+            floor_fen_per_kg=FloorIn.of(c),
             premium_pct=c.premium_pct,
             quota_g=c.quota_g,
             quota_used_g=c.quota_used_g,

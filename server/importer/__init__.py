@@ -100,22 +100,7 @@ def import_bundle(
         report.farmers += 1
     session.flush()
     for k in parsed.contracts:
-        _upsert(
-            session,
-            Contract,
-            k.id,
-            farmer_id=k.farmer,
-            product=k.product.value,
-            signed_on=k.signed_on,
-            valid_from=k.valid_from,
-            valid_to=k.valid_to,
-            floor_extra_fen_per_kg=k.floor_fen_per_kg.extra,
-            floor_class_i_fen_per_kg=k.floor_fen_per_kg.class_i,
-            floor_class_ii_fen_per_kg=k.floor_fen_per_kg.class_ii,
-            premium_pct=k.premium_pct,
-            quota_g=k.quota_g,
-            reject_fen_per_kg=k.reject_fen_per_kg,
-        )
+        _upsert(session, Contract, k.id, **k.columns())
         report.contracts += 1
     session.flush()
     if parsed.market_prices:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -61,10 +61,37 @@ class FarmerIn(_In):
     card_code: str | None = Field(default=None, max_length=128)
 
 
+class Floors(Protocol):
+    """What carries a contract's floor prices: a stored contract, or its new terms."""
+
+    @property
+    def floor_extra_fen_per_kg(self) -> int | None: ...
+    @property
+    def floor_class_i_fen_per_kg(self) -> int | None: ...
+    @property
+    def floor_class_ii_fen_per_kg(self) -> int | None: ...
+
+
 class FloorIn(_In):
     extra: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
     class_i: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
     class_ii: StrictInt | None = Field(default=None, ge=0, le=10_000_000)
+
+    @classmethod
+    def of(cls, floors: Floors) -> FloorIn:
+        return cls(
+            extra=floors.floor_extra_fen_per_kg,
+            class_i=floors.floor_class_i_fen_per_kg,
+            class_ii=floors.floor_class_ii_fen_per_kg,
+        )
+
+    def columns(self) -> dict[str, int | None]:
+        """The floors as the contract table's columns."""
+        return {
+            "floor_extra_fen_per_kg": self.extra,
+            "floor_class_i_fen_per_kg": self.class_i,
+            "floor_class_ii_fen_per_kg": self.class_ii,
+        }
 
 
 def parse_premium(value: object) -> str | None:
@@ -95,6 +122,20 @@ class ContractIn(_In):
     reject_fen_per_kg: StrictInt = Field(default=0, ge=0, le=10_000_000)
 
     _premium = field_validator("premium_pct", mode="before")(parse_premium)
+
+    def columns(self) -> dict[str, Any]:
+        """The contract as the contract table's columns (its id aside)."""
+        return {
+            "farmer_id": self.farmer,
+            "product": self.product.value,
+            "signed_on": self.signed_on,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+            **self.floor_fen_per_kg.columns(),
+            "premium_pct": self.premium_pct,
+            "quota_g": self.quota_g,
+            "reject_fen_per_kg": self.reject_fen_per_kg,
+        }
 
     @model_validator(mode="after")
     def _dates(self) -> ContractIn:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
-from server.payouts.cells import Totalled
+from server.payouts.cells import Figures
 from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
 from server.photos.models import LotPhoto
 from server.photos.service import photo_path
@@ -231,15 +231,11 @@ def season_lots(*, session: Session, farmer_id: str, season: Season) -> SeasonLo
 
 
 @dataclass(frozen=True)
-class PayoutRow(Totalled):
+class PayoutRow(Figures):
     run_id: int
     period_from: date
     period_to: date
     status: str
-    lots: int
-    net_g: int
-    amount_fen: int
-    adjustments_fen: int
 
 
 @dataclass(frozen=True)
@@ -299,7 +295,10 @@ def season_payouts(*, session: Session, farmer_id: str, season: Season) -> Seaso
         .order_by(PayoutRun.period_to.desc(), PayoutRun.id.desc())
     )
     rows = [
-        PayoutRow(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), int(r[7]))
+        PayoutRow(
+            r[0], r[1], r[2], r[3],
+            lots=int(r[4]), net_g=int(r[5]), amount_fen=int(r[6]), adjustments_fen=int(r[7]),
+        )
         for r in session.execute(stmt)
     ]
     paid_ids = select(PaidLot.lot_id)

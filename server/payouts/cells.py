@@ -11,6 +11,7 @@ and stay as they are; integers stay integers.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
@@ -38,3 +39,13 @@ class Totalled:
     @property
     def total_fen(self) -> int:
         return self.amount_fen + self.adjustments_fen
+
+
+@dataclass(frozen=True, kw_only=True)
+class Figures(Totalled):
+    """The figures of a payout line (or of several): lots, net weight, amount, adjustments."""
+
+    lots: int
+    net_g: int
+    amount_fen: int
+    adjustments_fen: int

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from server.payouts.models import PayoutRun
 from server.payouts.queries import summarize
 from server.payouts.service import check_exportable, mark_exported
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BANK_HEADER = [
     "农户编号 farmer",
     "姓名 name",
@@ -92,3 +95,34 @@ def export_xlsx(*, session: Session, run: PayoutRun, actor: str, cipher: FieldCi
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class BankFile:
+    """The bank batch as a download: its bytes, media type and file name."""
+
+    body: bytes
+    media_type: str
+    filename: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Disposition": f'attachment; filename="{self.filename}"'}
+
+
+def bank_file(
+    *,
+    session: Session,
+    run: PayoutRun,
+    actor: str,
+    cipher: FieldCipher,
+    fmt: Literal["csv", "xlsx"],
+) -> BankFile:
+    """The bank batch of an approved run as a CSV or XLSX file (the run becomes
+    ``exported``), as the API and the run page hand it out."""
+    filename = f"payout-{run.cooperative_id}-{run.id}.{fmt}"
+    if fmt == "csv":
+        text = export_csv(session=session, run=run, actor=actor, cipher=cipher)
+        return BankFile(text.encode("utf-8"), "text/csv; charset=utf-8", filename)
+    data = export_xlsx(session=session, run=run, actor=actor, cipher=cipher)
+    return BankFile(data, XLSX_TYPE, filename)

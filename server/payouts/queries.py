@@ -18,17 +18,13 @@ from sqlalchemy.sql import ColumnElement, Subquery
 
 from server.core.errors import NotFound
 from server.lots.models import Lot, LotPart
-from server.payouts.cells import Totalled
+from server.payouts.cells import Figures
 from server.payouts.models import FINAL_STATUSES, PaidLot, PayoutAdjustment, PayoutRun
 
 
 @dataclass(frozen=True)
-class Line(Totalled):
+class Line(Figures):
     farmer: str
-    lots: int
-    net_g: int
-    amount_fen: int
-    adjustments_fen: int
 
     def as_dict(self) -> dict[str, int | str]:
         return {
@@ -76,8 +72,11 @@ def get_run(*, session: Session, run_id: int) -> PayoutRun:
     return run
 
 
-def runs_for(*, session: Session, cooperative_id: str | None) -> list[PayoutRun]:
-    stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(500)
+def runs_for(
+    *, session: Session, cooperative_id: str | None, limit: int = 500
+) -> list[PayoutRun]:
+    """The newest runs first (of one cooperative, or of all with ``None``)."""
+    stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit)
     if cooperative_id is not None:
         stmt = stmt.where(PayoutRun.cooperative_id == cooperative_id)
     return list(session.scalars(stmt))
@@ -145,10 +144,12 @@ def summarize(*, session: Session, run: PayoutRun) -> RunSummary:
     lines: dict[str, Line] = {}
     for farmer, n, net, amount in rows:
         adj = int(adjustments.get(farmer, 0) or 0)
-        lines[farmer] = Line(farmer, int(n), int(net), int(amount), adj)
+        lines[farmer] = Line(
+            farmer, lots=int(n), net_g=int(net), amount_fen=int(amount), adjustments_fen=adj
+        )
     for farmer, adj in adjustments.items():
         if farmer not in lines:
-            lines[farmer] = Line(farmer, 0, 0, 0, int(adj))
+            lines[farmer] = Line(farmer, lots=0, net_g=0, amount_fen=0, adjustments_fen=int(adj))
     late = list(
         session.scalars(
             select(rl.c.lot_id)

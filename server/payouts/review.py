@@ -20,9 +20,17 @@ from server.coldchain.models import LotColdStay
 from server.core.errors import NotFound
 from server.farmers.models import Farmer
 from server.lots.models import Lot, LotPart
-from server.payouts.cells import Totalled
+from server.payouts.cells import Figures, Totalled
 from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
-from server.payouts.queries import LotLine, line_lots, run_lots
+from server.payouts.queries import (
+    LotLine,
+    get_run,
+    line_lots,
+    missing_run,
+    run_lots,
+    runs_for,
+    unpriced_filter,
+)
 from server.photos.models import LotPhoto
 from server.stations.models import Cooperative, Station
 
@@ -38,24 +46,16 @@ class RunRow(Totalled):
 
 
 @dataclass(frozen=True)
-class ReviewLine(Totalled):
+class ReviewLine(Figures):
     farmer_id: str
     name: str
     household: str | None
     low_income: bool
-    lots: int
-    net_g: int
-    amount_fen: int
-    adjustments_fen: int
 
 
 @dataclass(frozen=True)
-class Totals(Totalled):
+class Totals(Figures):
     farmers: int
-    lots: int
-    net_g: int
-    amount_fen: int
-    adjustments_fen: int
 
 
 @dataclass(frozen=True)
@@ -94,24 +94,17 @@ class LotDetail:
     paid_by_run: int | None
 
 
-def _missing_run(run_id: int) -> NotFound:
-    return NotFound(f"结算单不存在 / unknown payout run {run_id}")
-
-
 def scoped_run(*, session: Session, run_id: int, scope: str | None) -> PayoutRun:
     """The run, if the viewer's cooperative may see it."""
-    run = session.get(PayoutRun, run_id)
-    if run is None or (scope is not None and run.cooperative_id != scope):
-        raise _missing_run(run_id)
+    run = get_run(session=session, run_id=run_id)
+    if scope is not None and run.cooperative_id != scope:
+        raise missing_run(run_id)
     return run
 
 
 def run_rows(*, session: Session, scope: str | None, limit: int = 200) -> list[RunRow]:
     """Newest runs first with their lots, amount and adjustments."""
-    stmt = select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit)
-    if scope is not None:
-        stmt = stmt.where(PayoutRun.cooperative_id == scope)
-    runs = list(session.scalars(stmt))
+    runs = runs_for(session=session, cooperative_id=scope, limit=limit)
     ids = [r.id for r in runs]
     adjustments: dict[int, int] = {}
     if ids:
@@ -213,28 +206,25 @@ def run_review(*, session: Session, run: PayoutRun, offset: int, limit: int) -> 
                 func.sum(g.c.late),
             )
         ).one()
-        totals = Totals(int(t[0]), int(t[1] or 0), int(t[2] or 0), int(t[3] or 0), int(t[4] or 0))
+        totals = Totals(
+            farmers=int(t[0]),
+            lots=int(t[1] or 0),
+            net_g=int(t[2] or 0),
+            amount_fen=int(t[3] or 0),
+            adjustments_fen=int(t[4] or 0),
+        )
         late = int(t[5] or 0)
     ids = [r.farmer_id for r in page]
     farmers = (
         {f.id: f for f in session.scalars(select(Farmer).where(Farmer.id.in_(ids)))} if ids else {}
     )
-    lines = []
-    for r in page:
-        f = farmers.get(r.farmer_id)
-        lines.append(
-            ReviewLine(
-                farmer_id=r.farmer_id,
-                name=f.name if f else r.farmer_id,
-                household=f.household if f else None,
-                low_income=bool(f.low_income) if f else False,
-                lots=int(r.lots or 0),
-                net_g=int(r.net_g or 0),
-                amount_fen=int(r.amount_fen or 0),
-                adjustments_fen=int(r.adjustments_fen or 0),
-            )
+    lines = [
+        _review_line(
+            r.farmer_id, farmers.get(r.farmer_id), r.lots, r.net_g, r.amount_fen, r.adjustments_fen
         )
-    unpriced = session.scalar(select(func.count()).select_from(Lot).where(*_unpriced_filter(run)))
+        for r in page
+    ]
+    unpriced = session.scalar(select(func.count()).select_from(Lot).where(*unpriced_filter(run)))
     changed = run.status == "draft" and (totals.lots, totals.amount_fen) != (
         run.snapshot_lots,
         run.snapshot_amount_fen,
@@ -271,15 +261,23 @@ def run_review_line(*, session: Session, run: PayoutRun, farmer: Farmer) -> Revi
     )
     if not n and not adj:
         return None
+    return _review_line(farmer.id, farmer, n, net, amount, adj)
+
+
+def _review_line(
+    farmer_id: str, farmer: Farmer | None, lots: Any, net_g: Any, amount_fen: Any, adj_fen: Any
+) -> ReviewLine:
+    """A line with the farmer's name and marks (the id alone for a farmer no longer there);
+    a sum over no rows (``None``) counts 0."""
     return ReviewLine(
-        farmer_id=farmer.id,
-        name=farmer.name,
-        household=farmer.household,
-        low_income=bool(farmer.low_income),
-        lots=int(n),
-        net_g=int(net),
-        amount_fen=int(amount),
-        adjustments_fen=int(adj or 0),
+        farmer_id=farmer_id,
+        name=farmer.name if farmer else farmer_id,
+        household=farmer.household if farmer else None,
+        low_income=bool(farmer.low_income) if farmer else False,
+        lots=int(lots or 0),
+        net_g=int(net_g or 0),
+        amount_fen=int(amount_fen or 0),
+        adjustments_fen=int(adj_fen or 0),
     )
 
 
@@ -306,20 +304,11 @@ def cooperative_name(*, session: Session, cooperative_id: str) -> str:
     return coop.name if coop else cooperative_id
 
 
-def _unpriced_filter(run: PayoutRun) -> tuple[ColumnElement[bool], ...]:
-    # The same lots queries.unpriced_lots lists.
-    return (
-        Lot.cooperative_id == run.cooperative_id,
-        Lot.status == "unpriced",
-        Lot.intake_date <= run.period_to,
-    )
-
-
 def unpriced_page(
     *, session: Session, run: PayoutRun, offset: int, limit: int
 ) -> tuple[list[UnpricedLot], int]:
     """One page of the unpriced lots a run could not pay, with the farmer's name."""
-    where = _unpriced_filter(run)
+    where = unpriced_filter(run)
     count = session.scalar(select(func.count()).select_from(Lot).where(*where)) or 0
     rows = session.execute(
         select(Lot, Farmer.name)

@@ -79,6 +79,16 @@ class RunBrief(BaseModel):
     period_to: date
     status: str
 
+    @classmethod
+    def of(cls, run: PayoutRun) -> RunBrief:
+        return cls(
+            run=run.id,
+            cooperative=run.cooperative_id,
+            period_from=run.period_from,
+            period_to=run.period_to,
+            status=run.status,
+        )
+
 
 class AdjustmentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -149,16 +159,7 @@ def list_runs(
     session: SessionDep, user: CurrentUser, cooperative: str | None = None
 ) -> list[RunBrief]:
     coop = scope_cooperative(user, cooperative)
-    return [
-        RunBrief(
-            run=r.id,
-            cooperative=r.cooperative_id,
-            period_from=r.period_from,
-            period_to=r.period_to,
-            status=r.status,
-        )
-        for r in queries.runs_for(session=session, cooperative_id=coop)
-    ]
+    return [RunBrief.of(r) for r in queries.runs_for(session=session, cooperative_id=coop)]
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
@@ -204,16 +205,7 @@ def approve(run_id: RowId, session: SessionDep, user: Reviewer) -> RunOut:
 def discard(run_id: RowId, session: SessionDep, user: PayoutStaff) -> RunBrief:
     run = _run(session, user, run_id)
     service.discard(session=session, run=run, actor=user.name)
-    return RunBrief(
-        run=run.id,
-        cooperative=run.cooperative_id,
-        period_from=run.period_from,
-        period_to=run.period_to,
-        status=run.status,
-    )
-
-
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return RunBrief.of(run)
 
 
 @router.post(
@@ -224,7 +216,7 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             "description": "the bank batch as a file (CSV or XLSX, by `format`)",
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
-                _XLSX: {"schema": {"type": "string", "format": "binary"}},
+                bank_batch.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
             },
         }
     },
@@ -238,28 +230,12 @@ def export(
 ) -> Response:
     """The bank batch of an approved run (CSV or XLSX); the run becomes ``exported``."""
     run = _run(session, user, run_id)
-    name = f"payout-{run.cooperative_id}-{run.id}.{fmt}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if fmt == "csv":
-        text = bank_batch.export_csv(session=session, run=run, actor=user.name, cipher=cipher)
-        body = text.encode("utf-8")
-        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    data = bank_batch.export_xlsx(session=session, run=run, actor=user.name, cipher=cipher)
-    return Response(
-        data,
-        media_type=_XLSX,
-        headers=headers,
-    )
+    f = bank_batch.bank_file(session=session, run=run, actor=user.name, cipher=cipher, fmt=fmt)
+    return Response(f.body, media_type=f.media_type, headers=f.headers)
 
 
 @router.post("/runs/{run_id}/paid", response_model=RunBrief)
 def paid(run_id: RowId, session: SessionDep, user: PayoutStaff) -> RunBrief:
     run = _run(session, user, run_id)
     service.mark_paid(session=session, run=run, actor=user.name)
-    return RunBrief(
-        run=run.id,
-        cooperative=run.cooperative_id,
-        period_from=run.period_from,
-        period_to=run.period_to,
-        status=run.status,
-    )
+    return RunBrief.of(run)

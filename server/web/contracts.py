@@ -247,11 +247,7 @@ def contract_create(
             signed_on=t.signed_on,
             valid_from=t.valid_from,
             valid_to=t.valid_to,
-            floor_fen_per_kg=FloorIn(
-                extra=t.floor_extra_fen_per_kg,
-                class_i=t.floor_class_i_fen_per_kg,
-                class_ii=t.floor_class_ii_fen_per_kg,
-            ),
+            floor_fen_per_kg=FloorIn.of(t),
             premium_pct=t.premium_pct,
             quota_g=t.quota_g,
             reject_fen_per_kg=t.reject_fen_per_kg,

@@ -182,21 +182,7 @@ def passbook_lots(
     token: str, request: Request, session: SessionDep, season: str | None = None
 ) -> Response:
     """The farmer's lots of a season (default: this one), newest first."""
-    key = _key(session, token)
-    if key is None:
-        return not_found(request)
-    current = queries.season_of(today_local())
-    chosen = _season(season, current)
-    lots = queries.season_lots(session=session, farmer_id=key.farmer_id, season=chosen)
-    farmer = queries.farmer_of(session=session, farmer_id=key.farmer_id)
-    ctx: dict[str, object] = {
-        **_tabs(token, "lots"),
-        "farmer": farmer,
-        "s": lots,
-        "previous": chosen.first.year - 1,
-        "next": chosen.first.year + 1 if chosen.first < current.first else None,
-    }
-    return _page(request, "passbook_lots.html", ctx)
+    return _season_page(request, session, token, season, "lots", queries.season_lots)
 
 
 @router.get("/p/{token}/payouts", response_model=None)
@@ -204,21 +190,32 @@ def passbook_payouts(
     token: str, request: Request, session: SessionDep, season: str | None = None
 ) -> Response:
     """The farmer's approved payouts of a season and what still waits to be paid."""
+    return _season_page(request, session, token, season, "payouts", queries.season_payouts)
+
+
+def _season_page(
+    request: Request,
+    session: Session,
+    token: str,
+    season: str | None,
+    tab: str,
+    read: Callable[..., object],
+) -> Response:
+    """A tab over one season of the token's farmer: ``read(session=, farmer_id=, season=)``
+    shown by ``passbook_<tab>.html``, with links to the seasons before and after."""
     key = _key(session, token)
     if key is None:
         return not_found(request)
     current = queries.season_of(today_local())
     chosen = _season(season, current)
-    payouts = queries.season_payouts(session=session, farmer_id=key.farmer_id, season=chosen)
-    farmer = queries.farmer_of(session=session, farmer_id=key.farmer_id)
     ctx: dict[str, object] = {
-        **_tabs(token, "payouts"),
-        "farmer": farmer,
-        "s": payouts,
+        **_tabs(token, tab),
+        "farmer": queries.farmer_of(session=session, farmer_id=key.farmer_id),
+        "s": read(session=session, farmer_id=key.farmer_id, season=chosen),
         "previous": chosen.first.year - 1,
         "next": chosen.first.year + 1 if chosen.first < current.first else None,
     }
-    return _page(request, "passbook_payouts.html", ctx)
+    return _page(request, f"passbook_{tab}.html", ctx)
 
 
 @router.get("/p/{token}/{rest:path}", response_model=None)

@@ -277,9 +277,6 @@ def run_again(
     return _act(request, session, user, run_id, again)
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @router.post("/coop/runs/{run_id}/export", response_model=None)
 def run_export(
     request: Request,
@@ -292,14 +289,8 @@ def run_export(
     """The bank batch as a download (an approved run becomes ``exported``)."""
 
     def download(run: PayoutRun) -> Response:
-        name = f"payout-{run.cooperative_id}-{run.id}.{format}"
-        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        if format == "csv":
-            text = export.export_csv(session=session, run=run, actor=user.name, cipher=cipher)
-            csv = text.encode("utf-8")
-            return Response(csv, media_type="text/csv; charset=utf-8", headers=headers)
-        data = export.export_xlsx(session=session, run=run, actor=user.name, cipher=cipher)
-        return Response(data, media_type=XLSX, headers=headers)
+        f = export.bank_file(session=session, run=run, actor=user.name, cipher=cipher, fmt=format)
+        return Response(f.body, media_type=f.media_type, headers=f.headers)
 
     return _act(request, session, user, run_id, download)
 
