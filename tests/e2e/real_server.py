@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from gongfang.embedded_broker import free_port
 
@@ -35,6 +36,15 @@ class RealServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def bundle(self, station: str, farmers: list[str]) -> dict[str, Any]:
+        """The import bundle the server starts with: one cooperative, the station, its
+        farmers (a subclass may add contracts)."""
+        return {
+            "cooperatives": [{"id": "coop1", "name": "建德草莓合作社"}],
+            "stations": [{"id": station, "cooperative": "coop1", "name": "测试站"}],
+            "farmers": [{"id": f, "name": f"农户{f}", "cooperative": "coop1"} for f in farmers],
+        }
+
     def _provision(self, station: str, farmers: list[str]) -> str:
         from server.core.db import make_engine, session_factory, session_scope, upgrade
         from server.importer import import_bundle
@@ -44,16 +54,7 @@ class RealServer:
         engine = make_engine(self.db_url)
         try:
             with session_scope(session_factory(engine)) as session:
-                import_bundle(
-                    session=session,
-                    doc={
-                        "cooperatives": [{"id": "coop1", "name": "建德草莓合作社"}],
-                        "stations": [{"id": station, "cooperative": "coop1", "name": "测试站"}],
-                        "farmers": [
-                            {"id": f, "name": f"农户{f}", "cooperative": "coop1"} for f in farmers
-                        ],
-                    },
-                )
+                import_bundle(session=session, doc=self.bundle(station, farmers))
                 return issue_station_key(session=session, station_id=station)
         finally:
             engine.dispose()

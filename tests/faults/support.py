@@ -81,43 +81,25 @@ class PricedServer(RealServer):
             self._app.state.engine.dispose()
         self._uvicorn = self._thread = None
 
-    def _provision(self, station: str, farmers: list[str]) -> str:
-        from server.core.db import make_engine, session_factory, session_scope, upgrade
-        from server.importer import import_bundle
-        from server.stations.service import issue_station_key
-
-        upgrade(self.db_url)
-        engine = make_engine(self.db_url)
-        try:
-            with session_scope(session_factory(engine)) as session:
-                import_bundle(
-                    session=session,
-                    doc={
-                        "cooperatives": [{"id": "coop1", "name": "建德草莓合作社"}],
-                        "stations": [{"id": station, "cooperative": "coop1", "name": "测试站"}],
-                        "farmers": [
-                            {"id": f, "name": f"农户{f}", "cooperative": "coop1"} for f in farmers
-                        ],
-                        "contracts": [
-                            {
-                                "id": f"K-{f}",
-                                "farmer": f,
-                                "product": "strawberry",
-                                "signed_on": "2020-01-01",
-                                "valid_from": "2020-01-01",
-                                "valid_to": "2099-12-31",
-                                "floor_fen_per_kg": FLOOR_FEN_PER_KG,
-                                "premium_pct": "20",
-                                "quota_g": None,
-                                "reject_fen_per_kg": REJECT_FEN_PER_KG,
-                            }
-                            for f in farmers
-                        ],
-                    },
-                )
-                return issue_station_key(session=session, station_id=station)
-        finally:
-            engine.dispose()
+    def bundle(self, station: str, farmers: list[str]) -> dict[str, Any]:
+        return {
+            **super().bundle(station, farmers),
+            "contracts": [
+                {
+                    "id": f"K-{f}",
+                    "farmer": f,
+                    "product": "strawberry",
+                    "signed_on": "2020-01-01",
+                    "valid_from": "2020-01-01",
+                    "valid_to": "2099-12-31",
+                    "floor_fen_per_kg": FLOOR_FEN_PER_KG,
+                    "premium_pct": "20",
+                    "quota_g": None,
+                    "reject_fen_per_kg": REJECT_FEN_PER_KG,
+                }
+                for f in farmers
+            ],
+        }
 
 
 def edge_settings(
