@@ -131,3 +131,33 @@ def test_disk_full_keeps_the_crate_pending_and_the_outbox_sound(
     assert len(lots) == k, "every crate weighed is one lot"
     figures = reconcile(server, lots)
     print(f"disk full: {figures}, refused: {refused}, {time.monotonic() - t0:.1f}s")  # noqa: T201
+
+
+def test_store_full_is_told_apart_without_root(tmp_path: Path) -> None:
+    """The same refusal where no tmpfs can be mounted: SQLite's own size limit
+    (``max_page_count``) answers SQLITE_FULL as a full disk does. The write is refused
+    whole (no lot, no outbox row, the pending crate kept), then goes through once the
+    limit is lifted, and the file passes ``integrity_check``."""
+    from edge.outbox.store import EdgeStore
+    from tests.faults.power_cut_worker import lot
+
+    store = EdgeStore(tmp_path / "edge.db")
+    try:
+        for k in range(3):
+            store.record_lot(lot("st-full", k), lane=LANE)
+        full = lot("st-full", 3)
+        store.save_pending(str(full.id), LANE, {"gross_g": full.gross_g})
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(StoreFullError, match="存储空间已满"):
+            store.record_lot(full, lane=LANE)
+        assert store.lot_count() == 3
+        assert store.depth()["lot"] == 3
+        assert [p[0] for p in store.pending_lots()] == [str(full.id)]
+        store._db.execute(f"PRAGMA max_page_count = {pages * 100}")
+        assert store.record_lot(full, lane=LANE)
+        assert store.lot_count() == store.depth()["lot"] == 4
+        assert store.pending_lots() == []
+    finally:
+        store.close()
+    assert integrity(tmp_path / "edge.db") == "ok"
