@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,7 @@ from edge.app import EdgeNode
 from edge.mqtt.models import Inbound
 from gongfang import wire
 from gongfang.settings import EdgeLane, EdgeSettings
+from tests.e2e.helpers import wait_for as poll
 from tests.e2e.real_server import RealServer
 from tests.e2e.scale_stream import ScaleStream
 
@@ -169,14 +169,11 @@ class Crates:
 
 
 def wait_for(predicate: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s}s")
-        time.sleep(0.05)
+    """:func:`tests.e2e.helpers.wait_for`, its failure saying what was awaited."""
+    try:
+        return poll(predicate, timeout_s, poll_s=0.05)
+    except AssertionError as exc:
+        raise AssertionError(f"{what}: {exc}") from None
 
 
 def edge_lots(db_path: Path) -> dict[str, int]:
