@@ -223,4 +223,17 @@ def decoders(d: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def fefo(d: dict[str, Any]) -> list[Figure]:
+    """FEFO allocation, 10,000 lines over 1,000,000 lots; the sort per line extrapolated."""
+    base = _num(d.get("baseline_s"))
+    note = "" if base is None else f"sort per line {base:g} s"
+    if note and d.get("baseline_extrapolated"):
+        note += f" (extrapolated from {d.get('baseline_lines_timed')} lines)"
+    rows = [at_most("fefo", "allocate 10k lines over 1M lots", d.get("fast_s"), 10, "s", note)]
+    agrees = d.get("baseline_agrees")
+    met = agrees if isinstance(agrees, bool) else None
+    rows.append(Figure("fefo", "fills equal the plain sort's", None, "", "same", met))
+    return rows
+
+
 Extractor = Callable[[dict[str, Any]], list[Figure]]

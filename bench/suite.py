@@ -77,6 +77,7 @@ BENCHES = (
         figures.server,
     ),
     Bench("decoders", "bench.firmware_bridge.bench_decoders", (), 120, figures.decoders),
+    Bench("fefo", "bench.bench_fefo", (), 120, figures.fefo),
 )
 
 

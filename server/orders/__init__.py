@@ -1,0 +1,1 @@
+"""Buyers' orders, their FEFO pick lists and the shipments that fill them."""
