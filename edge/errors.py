@@ -45,3 +45,12 @@ class SyncAuthError(SyncError):
 
 class ReceiptError(EdgeError):
     """A receipt could not be rendered or printed."""
+
+
+class StockError(EdgeError):
+    """A stock movement that cannot be made: more than the lot holds in that room, a lot
+    put away twice, a move into the room it is in…"""
+
+
+class StockNotFoundError(StockError):
+    """The lot, or the room, is not known at this station."""

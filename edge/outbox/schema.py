@@ -6,7 +6,10 @@ the server, in order), ``parked`` (what the server refused: kept for a person, n
 retried in a loop), ``alarms``, ``climate`` (minute summaries), ``pending_lots`` (weighed
 crates waiting for the operator's confirmation, so a restart brings them back),
 ``operators`` (console sign-in: name and PIN hash, set locally or from the server), ``kv``
-(directory cache, monitor state, last sync…). Times are milliseconds since the epoch
+(directory cache, monitor state, last sync…). Stock at the station (:mod:`edge.stock`):
+``stock_ledger`` (every gram into or out of a room, never changed), ``stock_lots`` (where
+each lot's grams are now: the ledger summed per lot and room), ``stock_cooling`` (when each
+lot's cooling started, for DESIGN's 1 h rule). Times are milliseconds since the epoch
 (:func:`now_ms`).
 """
 
@@ -81,6 +84,40 @@ CREATE TABLE IF NOT EXISTS operators (
     source TEXT NOT NULL,
     updated_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS stock_ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id TEXT NOT NULL UNIQUE,
+    lot_id TEXT NOT NULL REFERENCES lots (id),
+    room TEXT NOT NULL,
+    kind TEXT NOT NULL
+        CHECK (kind IN ('in', 'moved_in', 'moved_out', 'out', 'written_off')),
+    grams INTEGER NOT NULL CHECK (grams > 0),
+    product TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    shipment TEXT,
+    reason TEXT,
+    operator TEXT,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stock_ledger_lot ON stock_ledger (lot_id);
+CREATE INDEX IF NOT EXISTS stock_ledger_room ON stock_ledger (room);
+CREATE TABLE IF NOT EXISTS stock_lots (
+    lot_id TEXT NOT NULL REFERENCES lots (id),
+    room TEXT NOT NULL,
+    grams INTEGER NOT NULL CHECK (grams > 0),
+    product TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    intake_ms INTEGER NOT NULL,
+    PRIMARY KEY (lot_id, room)
+);
+CREATE TABLE IF NOT EXISTS stock_cooling (
+    lot_id TEXT PRIMARY KEY REFERENCES lots (id),
+    lane TEXT NOT NULL,
+    intake_ms INTEGER NOT NULL,
+    put_away_ms INTEGER,
+    alarm INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS stock_cooling_open ON stock_cooling (put_away_ms, alarm);
 CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

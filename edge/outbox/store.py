@@ -28,6 +28,8 @@ from edge.errors import StoreError, StoreFullError
 from edge.outbox import schema
 from edge.outbox.queue import OutboxQueue, enqueue
 from edge.outbox.schema import now_ms
+from edge.stock import ledger as stock
+from edge.stock.ledger import StockLedger
 from gongfang import wire
 
 
@@ -46,8 +48,9 @@ class StoredLot:
     receipt_done: bool
 
 
-class EdgeStore(OutboxQueue):
-    """Thread-safe access to the edge database (one connection, one lock)."""
+class EdgeStore(OutboxQueue, StockLedger):
+    """Thread-safe access to the edge database (one connection, one lock); the outbox
+    (:class:`OutboxQueue`) and the rooms' stock (:class:`StockLedger`) are parts of it."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -129,6 +132,7 @@ class EdgeStore(OutboxQueue):
                     "INSERT INTO lot_stays (lot_id, room, from_ms) VALUES (?, ?, ?)",
                     (lot_id, lot.cold_room, captured),
                 )
+            stock.received(db, lot, lane=lane, at_ms=captured)
         return True
 
     def get_lot(self, lot_id: str) -> StoredLot | None:
