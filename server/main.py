@@ -40,6 +40,7 @@ from server.core.openapi import document_errors
 from server.farmers import views as farmers_views
 from server.farmers.sealed import FieldCipher, FieldKeyError, check_readable
 from server.lots import views as lots_views
+from server.orders import views as orders_views
 from server.passbook import views as passbook_views
 from server.payouts import views as payouts_views
 from server.photos import views as photos_views
@@ -194,6 +195,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         audit_views,
         photos_views,
         passbook_views,
+        orders_views,
     ):
         app.include_router(module.router)
     mount_pages(app)  # the cooperative pages; page paths get HTML errors, the API keeps JSON

@@ -7,6 +7,7 @@ from server.coldchain.models import Alarm, ClimateMinute, LotColdStay
 from server.contracts.models import Contract
 from server.farmers.models import Buyer, Farmer
 from server.lots.models import Lot, LotPart
+from server.orders.models import Order, Shipment, ShipmentLot
 from server.passbook.models import PassbookRevocation, PassbookToken
 from server.payouts.models import PaidLot, PayoutAdjustment, PayoutRun
 from server.photos.models import LotPhoto, Photo
@@ -27,12 +28,15 @@ __all__ = [
     "LotPart",
     "LotPhoto",
     "MarketPrice",
+    "Order",
     "PaidLot",
     "PassbookRevocation",
     "PassbookToken",
     "PayoutAdjustment",
     "PayoutRun",
     "Photo",
+    "Shipment",
+    "ShipmentLot",
     "Station",
     "User",
 ]

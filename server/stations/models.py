@@ -32,3 +32,5 @@ class Station(Base):
     key_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # What the station aims to buy per day (the 建德 centre: 14,000 kg); None: no target.
     daily_target_g: Mapped[int | None] = mapped_column(BigInteger)
+    # May a pick list take part of a lot to fill an order (DESIGN, stock)? Else whole lots.
+    allow_lot_split: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,224 @@
+"""Buyers' orders on both databases: strict bodies, cooperative scope, the station's FEFO
+pick list from its synced lots and stays, shipments stored once, cancellation audited."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from server.audit.models import AuditEntry
+from server.core.db import session_scope
+from server.farmers.models import Buyer
+from server.orders.models import Shipment, ShipmentLot
+from server.stations.models import Station
+from server.stations.service import issue_station_key
+from tests.server.conftest import base_bundle, lot_id, wire_lot
+
+A, B = "coop-a", "coop-b"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _when(hours_ago: float) -> str:
+    return (NOW - timedelta(hours=hours_ago)).isoformat()
+
+
+@pytest.fixture
+def world(load, sessions, make_user, client) -> dict[str, Any]:
+    load(base_bundle(A, "st-a"))
+    load(base_bundle(B, "st-b"))
+    with session_scope(sessions) as s:
+        s.add(Buyer(id="wufangzhai", cooperative_id=A, name="五芳斋", contact=None))
+        s.add(Buyer(id="packer-b", cooperative_id=B, name="包装厂", contact=None))
+        keys = {st: {"X-Api-Key": issue_station_key(session=s, station_id=st)}
+                for st in ("st-a", "st-b")}  # fmt: skip
+    return {
+        "rev_a": make_user("rev-a", "reviewer", A),
+        "rev_b": make_user("rev-b", "reviewer", B),
+        "op_a": make_user("op-a", "operator", A),
+        "key_a": keys["st-a"],
+        "key_b": keys["st-b"],
+    }
+
+
+def _order(client, headers, **kw: Any) -> Any:
+    body = {
+        "buyer": "wufangzhai",
+        "product": "strawberry",
+        "min_grade": "class_i",
+        "quantity_g": 6000,
+        "delivery_date": "2026-12-05",
+        "price_fen_per_kg": 2400,
+    }
+    body.update(kw)
+    return client.post("/api/v1/orders", json=body, headers=headers)
+
+
+def _stock(client, key, station: str, farmer: str, lots: list[tuple]) -> None:
+    """Sync lots (n, grade, net_g, hours of shelf life or None for no stay)."""
+    docs, stays = [], []
+    for k, (n, grade, net_g, life_h) in enumerate(lots):
+        doc = wire_lot(n, farmer, net_g=net_g, captured_at=_when(5 - k * 0.1), grade=grade,
+                       station=station)  # fmt: skip
+        doc["cold_room"] = "cold-1"
+        docs.append(doc)
+        if life_h is not None:
+            stays.append({
+                "lot_id": lot_id(n), "station": station, "room": "cold-1",
+                "entered_at": _when(4), "left_at": _when(0), "excursions": 0,
+                "minutes_above_max_c": 0, "minutes_below_min_c": 0, "temp_peak_c": 1.0,
+                "mkt_c": 0.8, "data_coverage_pct": 100.0, "remaining_shelf_life_h": life_h,
+            })  # fmt: skip
+    res = client.post(
+        "/api/v1/sync", json={"station": station, "lots": docs, "stays": stays}, headers=key
+    )
+    assert res.status_code == 200, res.text
+    assert {a["result"] for a in res.json()["lots"]} == {"accepted"}, res.text
+
+
+def test_strict_bodies_and_roles(client, world) -> None:
+    rev = world["rev_a"]
+    assert _order(client, rev).status_code == 201
+    for bad in (
+        {"quantity_g": True},
+        {"quantity_g": "6000"},
+        {"quantity_g": 6000.0},
+        {"quantity_g": 0},
+        {"price_fen_per_kg": 24.5},
+        {"price_fen_per_kg": False},
+        {"allow_overfill": 1},
+        {"min_grade": "gold"},
+        {"product": "apple"},
+        {"min_shelf_life_h": True},
+        {"colour": "red"},
+    ):
+        res = _order(client, rev, **bad)
+        assert res.status_code == 422, (bad, res.text)
+        assert res.json()["error"] == "invalid"
+    res = _order(client, world["op_a"])
+    assert res.status_code == 403
+    assert res.json()["message"].startswith("需要")  # Chinese first
+    assert _order(client, rev, min_shelf_life_h=48).status_code == 201  # hours may be an int
+
+
+def test_cooperative_scope(client, world) -> None:
+    rev_a, rev_b = world["rev_a"], world["rev_b"]
+    order = _order(client, rev_a).json()
+    oid = order["id"]
+    assert order["cooperative"] == A
+    assert order["status"] == "open"
+    # B sees none of A's orders and cannot touch them; A's buyer is unknown to B
+    assert client.get("/api/v1/orders", headers=rev_b).json() == []
+    assert client.get(f"/api/v1/orders/{oid}", headers=rev_b).status_code == 404
+    res = client.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "x"}, headers=rev_b)
+    assert res.status_code == 404
+    assert client.get(f"/api/v1/orders/{oid}/shipments", headers=rev_b).status_code == 404
+    assert _order(client, rev_b).status_code == 404  # buyer wufangzhai is A's
+    assert client.get("/api/v1/orders/pick-list?station=st-a", headers=rev_b).status_code == 404
+    # a station of B cannot ship against A's order
+    body = {"id": str(uuid.uuid4()), "order_id": oid, "lots": [{"lot_id": lot_id(1), "net_g": 1}]}
+    res = client.post("/api/v1/orders/station/shipments", json=body, headers=world["key_b"])
+    assert res.status_code == 404
+    # A sees its own
+    assert [o["id"] for o in client.get("/api/v1/orders", headers=rev_a).json()] == [oid]
+    assert client.get("/api/v1/orders/pick-list?station=st-a", headers=rev_a).status_code == 200
+
+
+def _ship(client, key, order_id: str, lots: list[tuple[int, int]], sid: str | None = None) -> Any:
+    body = {
+        "id": sid or str(uuid.uuid4()),
+        "order_id": order_id,
+        "lots": [{"lot_id": lot_id(n), "net_g": g} for n, g in lots],
+    }
+    return client.post("/api/v1/orders/station/shipments", json=body, headers=key)
+
+
+def test_pick_list_fefo_and_shipments(client, world, sessions) -> None:
+    rev, key = world["rev_a"], world["key_a"]
+    f1 = f"{A}-F1"
+    _stock(client, key, "st-a", f1, [
+        (1, "extra", 4000, 100.0),
+        (2, "class_i", 3000, 20.0),
+        (3, "class_ii", 9000, 5.0),  # below the ordered grade
+        (4, "class_i", 2000, 0.0),  # past its shelf life
+        (5, "extra", 2500, 20.0),  # ties lot 2 on shelf life, weighed after it
+        (6, "extra", 1000, None),  # no cold-chain record: never picked
+    ])  # fmt: skip
+    _stock(client, world["key_b"], "st-b", f"{B}-F1", [(7, "extra", 3000, 50.0)])
+    oid = _order(client, rev).json()["id"]
+
+    pl = client.get("/api/v1/orders/station/pick-list", headers=key).json()
+    assert pl["lots_in_stock"] == 6
+    assert pl["lots_without_record"] == 1
+    assert not pl["split_lots"]
+    (line,) = pl["lines"]
+    assert [(p["lot_id"], p["grams"]) for p in line["picks"]] == [(lot_id(2), 3000),
+                                                                 (lot_id(5), 2500)]  # fmt: skip
+    assert line["short_g"] == 500  # lot 1 (4 kg) does not fit the last 0.5 kg
+    staff = client.get("/api/v1/orders/pick-list?station=st-a", headers=rev).json()
+    assert staff["lines"] == pl["lines"]
+
+    # refusals: lower grade, expired, no record, more than left, another station's lot
+    for lots in ([(3, 1000)], [(4, 1000)], [(6, 1000)], [(2, 3001)], [(7, 1000)], [(2, 1), (2, 1)]):
+        res = _ship(client, key, oid, lots)
+        assert res.status_code == 422, (lots, res.text)
+    assert _ship(client, key, oid, [(1, 4000), (2, 3000)]).status_code == 422  # > 6 kg
+
+    sid = str(uuid.uuid4())
+    first = _ship(client, key, oid, [(2, 3000), (5, 2500)], sid)
+    assert first.status_code == 201, first.text
+    again = _ship(client, key, oid, [(5, 2500), (2, 3000)], sid)  # a resend, lots reordered
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert _ship(client, key, oid, [(2, 3000)], sid).status_code == 409
+    order = client.get(f"/api/v1/orders/{oid}", headers=rev).json()
+    assert (order["status"], order["filled_g"]) == ("partly_filled", 5500)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Shipment)) == 1
+        assert s.scalar(select(func.sum(ShipmentLot.net_g))) == 5500
+
+    # shipped lots left the stock; with splitting allowed, lot 1 gives the last 500 g
+    with session_scope(sessions) as s:
+        s.get_one(Station, "st-a").allow_lot_split = True
+    (line,) = client.get("/api/v1/orders/station/pick-list", headers=key).json()["lines"]
+    assert line["needed_g"] == 500
+    assert line["picks"] == [{"lot_id": lot_id(1), "grams": 500, "whole": False}]
+    assert _ship(client, key, oid, [(1, 500)]).status_code == 201
+    order = client.get(f"/api/v1/orders/{oid}", headers=rev).json()
+    assert (order["status"], order["filled_g"]) == ("filled", 6000)
+    assert _ship(client, key, oid, [(1, 100)]).status_code == 409  # filled
+    # the rest of lot 1 stays in stock for the next order
+    o2 = _order(client, rev, min_grade="extra", quantity_g=3500).json()["id"]
+    (line,) = client.get("/api/v1/orders/station/pick-list", headers=key).json()["lines"]
+    assert line["order"] == o2
+    assert line["picks"] == [{"lot_id": lot_id(1), "grams": 3500, "whole": True}]
+    ships = client.get(f"/api/v1/orders/{oid}/shipments", headers=rev).json()
+    assert [s["net_g"] for s in ships] == [5500, 500]
+
+
+def test_cancel_is_audited_and_final(client, world, sessions) -> None:
+    rev = world["rev_a"]
+    oid = _order(client, rev).json()["id"]
+    res = client.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "买家取消"}, headers=rev)
+    assert res.status_code == 200, res.text
+    assert res.json()["status"] == "cancelled"
+    assert res.json()["cancelled_by"] == "rev-a"
+    again = client.post(f"/api/v1/orders/{oid}/cancel", json={"reason": "x"}, headers=rev)
+    assert again.status_code == 409
+    assert client.post(f"/api/v1/orders/{oid}/cancel", json={}, headers=rev).status_code == 422
+    with sessions() as s:
+        (entry,) = s.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "order_cancelled", AuditEntry.entity_id == oid
+            )
+        )
+        assert entry.actor == "rev-a"
+        assert entry.detail["reason"] == "买家取消"
+    # a cancelled order is off the pick list and takes no shipment
+    assert (
+        client.get("/api/v1/orders/station/pick-list", headers=world["key_a"]).json()["lines"] == []
+    )
+    assert _ship(client, world["key_a"], oid, [(1, 1)]).status_code == 409
