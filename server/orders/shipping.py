@@ -56,6 +56,7 @@ class PickList:
     lines: list[PickLine]
     lots_in_stock: int
     lots_without_record: int
+    picked: dict[str, StockLot]  # the picked lots by id: grade, shelf life, intake
 
 
 def _station(session: Session, station_id: str) -> Station:
@@ -148,10 +149,9 @@ def pick_list(*, session: Session, station_id: str, now: datetime | None = None)
     station = _station(session, station_id)
     orders = open_orders(session=session, cooperative_id=station.cooperative_id)
     stock = station_stock(session=session, station_id=station_id, now=at)
+    lots = {r.lot.lot_id: r.lot for r in stock if r.lot is not None}
     fills = allocate(
-        [line_of(o) for o in orders],
-        [r.lot for r in stock if r.lot is not None],
-        split_lots=station.allow_lot_split,
+        [line_of(o) for o in orders], list(lots.values()), split_lots=station.allow_lot_split
     )
     return PickList(
         station_id=station_id,
@@ -160,6 +160,7 @@ def pick_list(*, session: Session, station_id: str, now: datetime | None = None)
         lines=[PickLine(o, f) for o, f in zip(orders, fills, strict=True)],
         lots_in_stock=len(stock),
         lots_without_record=sum(1 for r in stock if r.lot is None),
+        picked={p.lot_id: lots[p.lot_id] for f in fills for p in f.picks},
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from server.core.deps import CurrentUser, SessionDep, StationDep
 from server.orders import service, shipping
+from server.orders.allocate import Pick, StockLot
 from server.orders.models import Order, Shipment, ShipmentLot
 from server.orders.schemas import CancelIn, OrderIn, ShipmentIn
 
@@ -62,7 +63,21 @@ class OrderOut(BaseModel):
 class PickOut(BaseModel):
     lot_id: uuid.UUID
     grams: int
-    whole: bool
+    whole: bool  # False: part of a split lot (the rest stays in stock)
+    grade: str
+    remaining_shelf_life_h: float  # now, from the lot's cold-chain record
+    captured_at: datetime
+
+    @classmethod
+    def of(cls, pick: Pick, lot: StockLot) -> PickOut:
+        return cls(
+            lot_id=uuid.UUID(pick.lot_id),
+            grams=pick.grams,
+            whole=pick.whole,
+            grade=lot.grade,
+            remaining_shelf_life_h=round(lot.remaining_shelf_life_h, 2),
+            captured_at=lot.intake_at,
+        )
 
 
 class PickLineOut(BaseModel):
@@ -103,10 +118,7 @@ class PickListOut(BaseModel):
                     needed_g=line.fill.quantity_g,
                     picked_g=line.fill.filled_g,
                     short_g=line.fill.short_g,
-                    picks=[
-                        PickOut(lot_id=uuid.UUID(pk.lot_id), grams=pk.grams, whole=pk.whole)
-                        for pk in line.fill.picks
-                    ],
+                    picks=[PickOut.of(pk, p.picked[pk.lot_id]) for pk in line.fill.picks],
                 )
                 for line in p.lines
             ],

@@ -185,7 +185,9 @@ def test_pick_list_fefo_and_shipments(client, world, sessions) -> None:
         s.get_one(Station, "st-a").allow_lot_split = True
     (line,) = client.get("/api/v1/orders/station/pick-list", headers=key).json()["lines"]
     assert line["needed_g"] == 500
-    assert line["picks"] == [{"lot_id": lot_id(1), "grams": 500, "whole": False}]
+    assert [(p["lot_id"], p["grams"], p["whole"]) for p in line["picks"]] == [
+        (lot_id(1), 500, False)
+    ]
     assert _ship(client, key, oid, [(1, 500)]).status_code == 201
     order = client.get(f"/api/v1/orders/{oid}", headers=rev).json()
     assert (order["status"], order["filled_g"]) == ("filled", 6000)
@@ -194,7 +196,10 @@ def test_pick_list_fefo_and_shipments(client, world, sessions) -> None:
     o2 = _order(client, rev, min_grade="extra", quantity_g=3500).json()["id"]
     (line,) = client.get("/api/v1/orders/station/pick-list", headers=key).json()["lines"]
     assert line["order"] == o2
-    assert line["picks"] == [{"lot_id": lot_id(1), "grams": 3500, "whole": True}]
+    (pick,) = line["picks"]
+    assert (pick["lot_id"], pick["grams"], pick["whole"]) == (lot_id(1), 3500, True)
+    assert pick["grade"] == "extra"
+    assert 99 < pick["remaining_shelf_life_h"] <= 100  # aged since the stay's end
     ships = client.get(f"/api/v1/orders/{oid}/shipments", headers=rev).json()
     assert [s["net_g"] for s in ships] == [5500, 500]
 
