@@ -42,6 +42,7 @@ from edge.station.directory import Directory
 from edge.station.grading_port import GradingPort
 from edge.station.photos import PhotoStore
 from edge.station.workflow import Station
+from edge.stock.service import StockService
 from edge.sync.loop import SyncLoop, cached_directory
 from gongfang import wire
 from gongfang.settings import EdgeSettings
@@ -65,6 +66,7 @@ class EdgeNode:
         self.data_dir = Path(settings.data_dir)
         self.store: EdgeStore | Any = None
         self.station: Station | Any = None
+        self.stock: StockService | Any = None
         self.http_url: str | None = None
         self._broker: Any = None
         self._link: MqttLink | None = None
@@ -95,6 +97,13 @@ class EdgeNode:
         if cached is not None:
             self._directory_loaded(cached)
         self._monitor = wiring.restore_monitor(s, self.store)
+        self.stock = StockService(
+            store=self.store,
+            station=s.station,
+            rooms=s.rooms,
+            on_emptied=self.dispatch_lot,
+            on_alarms=self._publish_alarms,
+        )
         self.station = Station(
             settings=s, store=self.store, directory=self.directory, on_lot_stored=self._lot_stored
         )
@@ -306,6 +315,11 @@ class EdgeNode:
     def _alarm_events(self, events: list[AlarmEvent]) -> None:
         for ev in events:
             self.store.record_alarm(ev.record)
+        self._publish_alarms(events)
+
+    def _publish_alarms(self, events: list[AlarmEvent]) -> None:
+        """Alarm events already kept (and queued): on the broker, and the sync woken."""
+        for ev in events:
             if self._link is not None:
                 self._link.publish_json(
                     self.topics.edge_alarm,
@@ -316,7 +330,8 @@ class EdgeNode:
             self._sync.wake()
 
     def tick(self, now: int | None = None) -> None:
-        """Run the cold-room clocks and move finished minute summaries to the outbox."""
+        """Run the cold-room clocks (and the lots' 1 h cooling clock) and move finished
+        minute summaries to the outbox."""
         now = now_ms() if now is None else now
         with self._monitor_lock:
             if self._monitor is None:
@@ -324,6 +339,7 @@ class EdgeNode:
             events = self._monitor.tick(now)
             summaries = self._monitor.pop_minute_summaries(now)
         self._alarm_events(events)
+        self.stock.check_cooling(now)  # kept, queued and published by the service
         if summaries:
             self.store.record_climate(summaries)
             if self._sync is not None:

@@ -15,6 +15,7 @@ from edge.outbox.store import EdgeStore
 from edge.station.directory import Directory
 from edge.station.photos import PhotoStore
 from edge.station.workflow import Station
+from edge.stock.service import StockService
 from gongfang import wire
 from gongfang.settings import EdgeSettings
 
@@ -39,6 +40,9 @@ class NodeView(Protocol):
 
     @property
     def photos(self) -> PhotoStore | None: ...
+
+    @property
+    def stock(self) -> StockService: ...
 
     def status(self) -> dict[str, Any]:
         """Everything the operator console shows (plain JSON types)."""

@@ -13,6 +13,8 @@ The web console (a later issue) is built on these routes:
   ``GET /api/lots/{id}/photo.jpg`` (the graded camera frame, while kept),
   ``GET /api/lots/{id}/stay``, ``POST /api/lots/{id}/dispatch`` (the lot leaves its room:
   its stay report is fixed and queued for the server);
+- ``/api/stock…``: the rooms' stock, put-away, moves, shipments, write-offs
+  (:mod:`edge.stock.api`);
 - ``GET  /api/parked``: what the server refused, for a person to look at;
   ``POST /api/parked/{seq}/retry`` sends one again once its cause is fixed.
 
@@ -184,6 +186,9 @@ def build_app(node: NodeView) -> FastAPI:
                 await asyncio.sleep(1.0)
 
     from edge.console.mount import install_console
+    from edge.stock.api import install_stock
+
+    install_stock(app, node)
 
     install_console(app, node)  # the pages, and the guards in front of all these routes
     return app

@@ -1,0 +1,92 @@
+"""DESIGN's 1 h cooling rule at the station: a lot not put away into a room 1 h after
+intake raises ONE major ``cooling_late`` alarm (at 61 min, not at 59), kept and queued
+for the server like the rooms' alarms, never duplicated (restart included), cleared by
+the put-away; a lot weighed on a lane with a room is never late."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.outbox.store import EdgeStore
+from edge.stock.service import COOLING_RULE, StockService, cooling_alarm_id
+from gongfang import wire
+from tests.edge.lot_factory import BASE, make_lot
+
+MIN = 60_000
+INTAKE = wire.utc_ms(BASE)
+
+
+def _alarms_queued(store: EdgeStore) -> list[wire.AlarmRecord]:
+    return [
+        wire.AlarmRecord.model_validate_json(e.body)
+        for e in store.next_batch(100)
+        if e.kind == "alarm"
+    ]
+
+
+def test_cooling_alarm_at_61_min_not_59_once_then_cleared_by_put_away(tmp_path: Path) -> None:
+    path = tmp_path / "edge.db"
+    store = EdgeStore(path)
+    waiting = make_lot(0, cold_room=None)
+    store.record_lot(waiting, lane="lane2")
+    store.record_lot(make_lot(1), lane="lane1")  # put away in room1 at intake: never late
+    clock = [INTAKE]
+    published: list[str] = []
+    stock = StockService(
+        store=store,
+        station="st1",
+        rooms=["room1"],
+        clock=lambda: clock[0],
+        on_alarms=lambda evs: published.extend(e.kind for e in evs),
+    )
+    assert stock.check_cooling(INTAKE + 59 * MIN) == []
+    assert store.active_alarms() == []
+    assert stock.stock()["waiting"][0]["late"] is False
+
+    [raised] = stock.check_cooling(INTAKE + 61 * MIN)
+    assert raised.kind == "raised"
+    record = raised.record
+    assert record.rule == COOLING_RULE
+    assert record.severity is wire.Severity.MAJOR
+    assert record.room == "lane2"
+    assert record.id == cooling_alarm_id("st1", str(waiting.id))
+    assert record.started_at == BASE
+    assert "未入冷库" in record.message
+    assert store.active_alarms() == [record]
+    assert _alarms_queued(store) == [record]
+    assert published == ["raised"]
+
+    # later ticks and a restart raise nothing more
+    assert stock.check_cooling(INTAKE + 90 * MIN) == []
+    store.close()
+    store = EdgeStore(path)
+    stock = StockService(store=store, station="st1", rooms=["room1"], clock=lambda: clock[0])
+    assert stock.check_cooling(INTAKE + 120 * MIN) == []
+    assert len(_alarms_queued(store)) == 1
+
+    # the put-away clears it (at the put-away), and the clearing replaces the queued state
+    clock[0] = INTAKE + 125 * MIN
+    stock.put_away(lot_id=str(waiting.id), room="room1", operator="王芳")
+    assert store.active_alarms() == []
+    [cleared] = _alarms_queued(store)
+    assert cleared.id == record.id
+    assert cleared.cleared_at is not None
+    assert wire.utc_ms(cleared.cleared_at) == INTAKE + 125 * MIN
+    assert stock.check_cooling(INTAKE + 200 * MIN) == []
+    assert stock.stock()["waiting"] == []
+    store.close()
+
+
+def test_lot_put_away_within_the_hour_raises_nothing(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path / "edge.db")
+    lot = make_lot(0, cold_room=None)
+    store.record_lot(lot, lane="lane2")
+    stock = StockService(
+        store=store, station="st1", rooms=["room1"], clock=lambda: INTAKE + 30 * MIN
+    )
+    stock.put_away(lot_id=str(lot.id), room="room1", operator="王芳")
+    assert stock.check_cooling(INTAKE + 24 * 60 * MIN) == []
+    assert store.active_alarms() == []
+    # its stay (excursions, shelf life) starts in that room at the put-away
+    assert store.stay(str(lot.id)) == ("room1", INTAKE + 30 * MIN, None, None)
+    store.close()
