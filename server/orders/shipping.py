@@ -186,6 +186,12 @@ def record_shipment(
     """
     at = now or utcnow()
     digest = _digest(station_id, body)
+    station = _station(session, station_id)
+    # The order's row lock comes first: a concurrent resend of the same shipment waits
+    # here, then finds it stored below (a new statement sees the other's commit).
+    order = session.get(Order, body.order_id, with_for_update=True)
+    if order is None or order.cooperative_id != station.cooperative_id:
+        raise NotFound(f"订单不存在 / unknown order {body.order_id}")
     known = session.get(Shipment, body.id)
     if known is not None:
         if known.content_hash != digest:
@@ -193,17 +199,14 @@ def record_shipment(
                 f"同一发货编号已有不同内容 / shipment {body.id} exists with other content"
             )
         return known, False
-    station = _station(session, station_id)
-    order = session.get(Order, body.order_id, with_for_update=True)
-    if order is None or order.cooperative_id != station.cooperative_id:
-        raise NotFound(f"订单不存在 / unknown order {body.order_id}")
     if order.status not in OPEN_STATUSES:
         raise InvalidState(f"订单状态为 {order.status}，不能发货 / the order is {order.status}")
     ids = [x.lot_id for x in body.lots]
     if len(set(ids)) != len(ids):
         raise Invalid("同一批次重复出现 / a lot appears twice in the shipment")
-    # lock the lots so two shipments cannot both take the same grams (PostgreSQL)
-    session.scalars(select(Lot.id).where(Lot.id.in_(ids)).with_for_update()).all()
+    # Lock the lots (in id order: no deadlock between two shipments sharing lots) so two
+    # orders' shipments cannot both take the same grams (PostgreSQL; SQLite writes serially).
+    session.scalars(select(Lot.id).where(Lot.id.in_(ids)).order_by(Lot.id).with_for_update()).all()
     stock = {r.lot_id: r for r in station_stock(session=session, station_id=station_id,
                                                 now=at, lot_ids=ids)}  # fmt: skip
     line = line_of(order)

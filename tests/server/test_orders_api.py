@@ -3,6 +3,8 @@ pick list from its synced lots and stays, shipments stored once, cancellation au
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,8 +14,11 @@ from sqlalchemy import func, select
 
 from server.audit.models import AuditEntry
 from server.core.db import session_scope
+from server.core.errors import DomainError
 from server.farmers.models import Buyer
+from server.orders import shipping
 from server.orders.models import Shipment, ShipmentLot
+from server.orders.schemas import ShipmentIn
 from server.stations.models import Station
 from server.stations.service import issue_station_key
 from tests.server.conftest import base_bundle, lot_id, wire_lot
@@ -227,3 +232,62 @@ def test_cancel_is_audited_and_final(client, world, sessions) -> None:
         client.get("/api/v1/orders/station/pick-list", headers=world["key_a"]).json()["lines"] == []
     )
     assert _ship(client, world["key_a"], oid, [(1, 1)]).status_code == 409
+
+
+def _race(sessions, monkeypatch, bodies: list[ShipmentIn]) -> list[Any]:
+    """Record ``bodies`` at once from two threads, each its own transaction; the first to
+    hold its locks lingers, so the other has to wait for it. Results or errors, in order."""
+    real = shipping.station_stock
+
+    def slow(**kw: Any) -> Any:
+        rows = real(**kw)
+        time.sleep(0.3)
+        return rows
+
+    monkeypatch.setattr(shipping, "station_stock", slow)
+    out: list[Any] = [None] * len(bodies)
+
+    def run(k: int) -> None:
+        time.sleep(0.1 * k)
+        try:
+            with session_scope(sessions) as s:
+                ship, created = shipping.record_shipment(
+                    session=s, station_id="st-a", body=bodies[k]
+                )
+                out[k] = (str(ship.id), created)
+        except DomainError as exc:
+            out[k] = type(exc).__name__
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(bodies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out
+
+
+def test_concurrent_shipments_never_ship_twice(client, world, sessions, monkeypatch) -> None:
+    rev, key = world["rev_a"], world["key_a"]
+    _stock(client, key, "st-a", f"{A}-F1", [(1, "extra", 4000, 100.0)])
+    o1 = _order(client, rev, min_grade="extra", quantity_g=4000).json()["id"]
+    o2 = _order(client, rev, min_grade="extra", quantity_g=4000).json()["id"]
+
+    def body(sid: uuid.UUID, oid: str, n: int = 1) -> ShipmentIn:
+        lots = [{"lot_id": lot_id(n), "net_g": 4000}]
+        return ShipmentIn.model_validate({"id": str(sid), "order_id": oid, "lots": lots})
+
+    # the same shipment sent twice at once: one stored, the other finds it
+    sid = uuid.uuid4()
+    got = _race(sessions, monkeypatch, [body(sid, o1), body(sid, o1)])
+    assert got == [(str(sid), True), (str(sid), False)]
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Shipment)) == 1
+    # two orders' shipments of the same lot at once: only one takes it
+    monkeypatch.undo()
+    o3 = _order(client, rev, min_grade="extra", quantity_g=4000).json()["id"]
+    _stock(client, key, "st-a", f"{A}-F1", [(2, "extra", 4000, 100.0)])
+    got = _race(sessions, monkeypatch, [body(uuid.uuid4(), o2, 2), body(uuid.uuid4(), o3, 2)])
+    assert got[0][1] is True  # the first took lot 2 …
+    assert got[1] == "Invalid"  # … so the other found it no longer in stock
+    with sessions() as s:
+        assert s.scalar(select(func.sum(ShipmentLot.net_g))) == 8000
