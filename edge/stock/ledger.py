@@ -25,6 +25,8 @@ from typing import Any, Literal
 from edge.errors import StockError, StockNotFoundError
 from gongfang import wire
 
+#: a shipment's line: lot id, the room it leaves (None: the one room it is in), grams
+ShipLine = tuple[str, str | None, int]
 EntryKind = Literal["in", "moved_in", "moved_out", "out", "written_off"]
 #: the ledger's signed grams: what comes into a room counts up, what leaves counts down
 SIGNED = "sum(CASE WHEN kind IN ('in', 'moved_in') THEN grams ELSE -grams END)"
@@ -208,21 +210,27 @@ class StockLedger(ABC):
         return room
 
     def ship(
-        self,
-        *,
-        shipment: str,
-        lot_id: str,
-        room: str | None,
-        grams: int,
-        operator: str | None,
-        at_ms: int,
-    ) -> str:
-        """``grams`` of the lot leave in ``shipment``; returns the room they left."""
-        with self._tx(f"出库未能保存 / shipment {shipment} of lot {lot_id} not stored") as db:
-            key, _ = _lot(db, lot_id)
-            room = _take_from(db, lot_id, room, grams, "出库", "ship")
-            _entry(db, key, room, "out", grams, at_ms, operator, shipment=shipment)
-        return room
+        self, *, shipment: str, lines: Sequence[ShipLine], operator: str | None, at_ms: int
+    ) -> list[str]:
+        """Lots leave in ``shipment``, all lines or none; returns the rooms they left. A lot
+        already in this shipment is refused (a second tap, a resent form: never shipped
+        twice)."""
+        with self._tx(f"出库未能保存 / shipment {shipment} not stored") as db:
+            rooms = []
+            for lot_id, room, grams in lines:
+                key, _ = _lot(db, lot_id)
+                if db.execute(
+                    "SELECT 1 FROM stock_ledger WHERE kind = 'out' AND shipment = ? AND lot_id = ?",
+                    (shipment, lot_id),
+                ).fetchone():
+                    raise StockError(
+                        f"批次 {lot_id} 已随出库单 {shipment} 出库 /"
+                        f" lot {lot_id} is in shipment {shipment} already"
+                    )
+                left = _take_from(db, lot_id, room, grams, "出库", "ship")
+                _entry(db, key, left, "out", grams, at_ms, operator, shipment=shipment)
+                rooms.append(left)
+        return rooms
 
     def write_off(
         self,

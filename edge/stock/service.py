@@ -15,8 +15,9 @@ the lot waits on, as the lot is in no room yet.
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from edge.coldchain.alarms import AlarmEvent, dt
@@ -24,7 +25,7 @@ from edge.coldchain.rules import MINUTE_MS
 from edge.errors import StockNotFoundError
 from edge.outbox.schema import now_ms
 from edge.outbox.store import EdgeStore
-from edge.stock.ledger import ALARM_CLEARED, ALARM_RAISED, NO_ALARM, Cooling
+from edge.stock.ledger import ALARM_CLEARED, ALARM_RAISED, NO_ALARM, Cooling, ShipLine
 from gongfang import wire
 
 COOLING_LATE_MS = 60 * MINUTE_MS
@@ -57,6 +58,7 @@ class StockService:
         self._on_emptied = on_emptied
         self._on_alarms = on_alarms
         self._clock = clock
+        self._cooling = threading.Lock()  # the tick and a put-away both check
 
     # ------------------------------------------------------------ movements
 
@@ -86,12 +88,26 @@ class StockService:
     def ship(
         self, *, shipment: str, lot_id: str, room: str | None, grams: int, operator: str | None
     ) -> dict[str, Any]:
-        at = self._clock()
-        left = self.store.ship(
-            shipment=shipment, lot_id=lot_id, room=room, grams=grams, operator=operator, at_ms=at
+        """One lot's grams leave in ``shipment`` (see :meth:`ship_lines`)."""
+        doc = self.ship_lines(shipment=shipment, lines=[(lot_id, room, grams)], operator=operator)
+        return {"shipment": shipment, **doc["lines"][0]}
+
+    def ship_lines(
+        self, *, shipment: str, lines: Sequence[ShipLine], operator: str | None
+    ) -> dict[str, Any]:
+        """A shipment of several lots: every line leaves, or none (nothing written)."""
+        rooms = self.store.ship(
+            shipment=shipment, lines=lines, operator=operator, at_ms=self._clock()
         )
-        self._maybe_emptied(lot_id)
-        return {"shipment": shipment, "lot_id": lot_id, "room": left, "grams": grams}
+        for lot_id in dict.fromkeys(lot for lot, _, _ in lines):
+            self._maybe_emptied(lot_id)
+        return {
+            "shipment": shipment,
+            "lines": [
+                {"lot_id": lot, "room": left, "grams": grams}
+                for (lot, _, grams), left in zip(lines, rooms, strict=True)
+            ],
+        }
 
     def write_off(
         self, *, lot_id: str, room: str | None, grams: int, reason: str, operator: str | None
@@ -150,6 +166,13 @@ class StockService:
 
     def check_cooling(self, now: int) -> list[AlarmEvent]:
         """Raise the alarm of each lot waiting 1 h or more; clear those put away since."""
+        with self._cooling:
+            events = self._cooling_events(now)
+        if events and self._on_alarms is not None:
+            self._on_alarms(events)
+        return events
+
+    def _cooling_events(self, now: int) -> list[AlarmEvent]:
         events = [
             self._raise(c, now)
             for c in self.store.cooling(waiting_since_ms=now - COOLING_LATE_MS, alarm=NO_ALARM)
@@ -159,8 +182,6 @@ class StockService:
                 cleared = self._clear(c)
                 if cleared is not None:
                     events.append(cleared)
-        if events and self._on_alarms is not None:
-            self._on_alarms(events)
         return events
 
     def _raise(self, c: Cooling, now: int) -> AlarmEvent:

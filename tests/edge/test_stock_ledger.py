@@ -5,6 +5,7 @@ against a model), refusals below zero leave nothing written, and the lane's room
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,8 @@ def _take(
     if name == "move":
         stock.move(lot_id=lot_id, from_room=room, to_room=to, grams=grams, operator="李")
     elif name == "ship":
-        stock.ship(shipment="SH1", lot_id=lot_id, room=room, grams=grams, operator="李")
+        shipment = f"SH-{uuid.uuid4()}"
+        stock.ship(shipment=shipment, lot_id=lot_id, room=room, grams=grams, operator="李")
     else:
         stock.write_off(lot_id=lot_id, room=room, grams=grams, reason="腐烂", operator="李")
 
@@ -204,4 +206,27 @@ def test_lane_room_is_put_away_at_intake_and_refusals_say_why(tmp_path: Path) ->
         ("out", "r1", 1000, "S1", None),
         ("written_off", "r2", 500, None, "压伤"),
     ]
+    store.close()
+
+
+def test_a_shipment_leaves_whole_or_not_at_all_and_never_twice(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path / "edge.db")
+    ids = _seed(store)
+    stock = _stock(store)
+    with pytest.raises(StockError, match="仅有 2200 克"):
+        stock.ship_lines(
+            shipment="SH2", lines=[(ids[0], "r1", 1500), (ids[1], "r1", 2201)], operator="王芳"
+        )
+    assert [e.kind for e in store.ledger()] == ["in", "in"]  # the first line is not kept
+    doc = stock.ship_lines(
+        shipment="SH2", lines=[(ids[0], None, 1000), (ids[1], "r1", 2200)], operator="王芳"
+    )
+    assert doc["lines"] == [
+        {"lot_id": ids[0], "room": "r1", "grams": 1000},
+        {"lot_id": ids[1], "room": "r1", "grams": 2200},
+    ]
+    with pytest.raises(StockError, match="已随出库单 SH2 出库"):  # a second tap
+        stock.ship(shipment="SH2", lot_id=ids[0], room="r1", grams=500, operator="王芳")
+    stock.ship(shipment="SH3", lot_id=ids[0], room="r1", grams=500, operator="王芳")
+    assert store.room_stock() == []
     store.close()
