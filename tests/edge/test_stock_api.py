@@ -5,7 +5,6 @@ cooling alarm, and the guard beyond loopback (the signed-in operator is the one 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from edge.console.auth import set_pin
 from gongfang import wire
 from gongfang.settings import EdgeLane, EdgeSettings
 from tests.edge.lot_factory import BASE, make_lot
+from tests.edge.test_console_api import _can_bind_any
 
 
 def _node(tmp_path: Path, host: str) -> EdgeNode:
@@ -150,15 +150,6 @@ def test_node_tick_raises_the_cooling_alarm_after_an_hour(node: EdgeNode) -> Non
     assert (alarm.rule, alarm.room, alarm.severity) == ("cooling_late", "lane2", "major")
     assert lot_id in alarm.message
     assert any(e.kind == "alarm" for e in node.store.next_batch(100))
-
-
-def _can_bind_any() -> bool:
-    try:
-        with socket.socket() as s:
-            s.bind(("0.0.0.0", 0))  # noqa: S104 - the test binds beyond loopback on purpose
-        return True
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not _can_bind_any(), reason="cannot bind beyond loopback here")
