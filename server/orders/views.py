@@ -158,12 +158,21 @@ def list_orders(
     return [OrderOut.of(o) for o in rows]
 
 
-@router.post("", response_model=OrderOut, status_code=201)
+@router.post(
+    "",
+    response_model=OrderOut,
+    status_code=201,
+    responses={404: {"description": "unknown buyer (or another cooperative's)"}},
+)
 def create_order(body: OrderIn, session: SessionDep, user: CurrentUser) -> OrderOut:
     return OrderOut.of(service.create_order(session=session, user=user, body=body))
 
 
-@router.get("/pick-list", response_model=PickListOut)
+@router.get(
+    "/pick-list",
+    response_model=PickListOut,
+    responses={404: {"description": "unknown station (or another cooperative's)"}},
+)
 def staff_pick_list(station: str, session: SessionDep, user: CurrentUser) -> PickListOut:
     """A station's pick list as its cooperative's staff see it."""
     got = shipping.staff_pick_list(session=session, user=user, station_id=station)
@@ -176,7 +185,18 @@ def station_pick_list(station: StationDep, session: SessionDep) -> PickListOut:
     return PickListOut.of(shipping.pick_list(session=session, station_id=station.id))
 
 
-@router.post("/station/shipments", response_model=ShipmentOut, status_code=201)
+@router.post(
+    "/station/shipments",
+    response_model=ShipmentOut,
+    status_code=201,
+    responses={
+        200: {
+            "model": ShipmentOut,
+            "description": "the same shipment again: stored once, answered unchanged",
+        },
+        404: {"description": "unknown order (or another cooperative's)"},
+    },
+)
 def record_shipment(
     body: ShipmentIn, station: StationDep, session: SessionDep, response: Response
 ) -> ShipmentOut:

@@ -291,3 +291,55 @@ def test_concurrent_shipments_never_ship_twice(client, world, sessions, monkeypa
     assert got[1] == "Invalid"  # … so the other found it no longer in stock
     with sessions() as s:
         assert s.scalar(select(func.sum(ShipmentLot.net_g))) == 8000
+
+
+def test_shipping_the_pick_list_fills_what_it_says(client, world, sessions) -> None:
+    """Ship every line as picked: orders fill by the picked grams, no lot gives more than
+    it weighed, and the next pick list starts from what is left."""
+    rev, key = world["rev_a"], world["key_a"]
+    grades = ["extra", "class_i", "class_ii", "reject"]
+    lots = [
+        (n, grades[n % 4], 1000 + 700 * (n % 5), float(10 + (n * 37) % 90)) for n in range(1, 31)
+    ]
+    _stock(client, key, "st-a", f"{A}-F1", lots)
+    with session_scope(sessions) as s:
+        s.get_one(Station, "st-a").allow_lot_split = True
+    wanted = [("extra", 5000, False), ("class_i", 12_000, True), ("class_ii", 9000, False),
+              ("reject", 4000, True), ("class_i", 30_000, False)]  # fmt: skip
+    for k, (grade, qty, over) in enumerate(wanted):
+        day = f"2026-12-{5 + k:02d}"
+        res = _order(client, rev, min_grade=grade, quantity_g=qty, allow_overfill=over,
+                     delivery_date=day)  # fmt: skip
+        assert res.status_code == 201
+    pl = client.get("/api/v1/orders/station/pick-list", headers=key).json()
+    assert [line["delivery_date"] for line in pl["lines"]] == sorted(
+        line["delivery_date"] for line in pl["lines"]
+    )
+    # the stock was made so that one line overfills, one ends on a split lot, one is short
+    assert [x["short_g"] > 0 for x in pl["lines"]] == [False, False, False, False, True]
+    for line in pl["lines"]:
+        if line["picks"]:
+            lots_g = [(p["lot_id"], p["grams"]) for p in line["picks"]]
+            body = {"id": str(uuid.uuid4()), "order_id": line["order"],
+                    "lots": [{"lot_id": i, "net_g": g} for i, g in lots_g]}  # fmt: skip
+            res = client.post("/api/v1/orders/station/shipments", json=body, headers=key)
+            assert res.status_code == 201, res.text
+    orders = {o["id"]: o for o in client.get("/api/v1/orders", headers=rev).json()}
+    for line in pl["lines"]:
+        order = orders[line["order"]]
+        assert order["filled_g"] == line["picked_g"]
+        want = "filled" if line["short_g"] == 0 else ("partly_filled" if line["picks"] else "open")
+        assert order["status"] == want
+    weighed = {lot_id(n): g for n, _, g, _ in lots}
+    with sessions() as s:
+        given = dict(
+            s.execute(
+                select(ShipmentLot.lot_id, func.sum(ShipmentLot.net_g)).group_by(ShipmentLot.lot_id)
+            ).all()
+        )
+    assert all(g <= weighed[str(i)] for i, g in given.items())
+    # what is shipped is gone: the next list never offers a lot's shipped grams again
+    again = client.get("/api/v1/orders/station/pick-list", headers=key).json()
+    for line in again["lines"]:
+        for p in line["picks"]:
+            assert p["grams"] <= weighed[p["lot_id"]] - given.get(uuid.UUID(p["lot_id"]), 0)
