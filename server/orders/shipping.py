@@ -40,6 +40,7 @@ class StockRow:
     product: str
     grade: str
     available_g: int
+    cold_room: str | None  # where the lot was put away (the lot's record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class PickList:
     lots_in_stock: int
     lots_without_record: int
     picked: dict[str, StockLot]  # the picked lots by id: grade, shelf life, intake
+    rooms: dict[str, str | None]  # the picked lots' cold rooms
 
 
 def _station(session: Session, station_id: str) -> Station:
@@ -79,7 +81,7 @@ def station_stock(
     left = Lot.net_g - func.coalesce(shipped.c.g, 0)
     stmt = (
         select(
-            Lot.id, Lot.product, Lot.grade, Lot.captured_at, left,
+            Lot.id, Lot.product, Lot.grade, Lot.captured_at, left, Lot.cold_room,
             LotColdStay.remaining_shelf_life_h, LotColdStay.left_at,
         )
         .outerjoin(shipped, shipped.c.lot_id == Lot.id)
@@ -94,12 +96,12 @@ def station_stock(
     if lot_ids is not None:
         stmt = stmt.where(Lot.id.in_(list(lot_ids)))
     rows = []
-    for lot_id, product, grade, captured_at, avail, life_h, left_at in session.execute(stmt):
+    for lot_id, product, grade, captured_at, avail, room, life_h, left_at in session.execute(stmt):
         stock = None
         if life_h is not None:
             aged_h = max(0.0, (now - left_at).total_seconds() / 3600)
             stock = StockLot(str(lot_id), product, grade, int(avail), life_h - aged_h, captured_at)
-        rows.append(StockRow(stock, lot_id, product, grade, int(avail)))
+        rows.append(StockRow(stock, lot_id, product, grade, int(avail), room))
     return rows
 
 
@@ -150,6 +152,7 @@ def pick_list(*, session: Session, station_id: str, now: datetime | None = None)
     orders = open_orders(session=session, cooperative_id=station.cooperative_id)
     stock = station_stock(session=session, station_id=station_id, now=at)
     lots = {r.lot.lot_id: r.lot for r in stock if r.lot is not None}
+    rooms = {str(r.lot_id): r.cold_room for r in stock}
     fills = allocate(
         [line_of(o) for o in orders], list(lots.values()), split_lots=station.allow_lot_split
     )
@@ -161,6 +164,7 @@ def pick_list(*, session: Session, station_id: str, now: datetime | None = None)
         lots_in_stock=len(stock),
         lots_without_record=sum(1 for r in stock if r.lot is None),
         picked={p.lot_id: lots[p.lot_id] for f in fills for p in f.picks},
+        rooms={p.lot_id: rooms[p.lot_id] for f in fills for p in f.picks},
     )
 
 

@@ -67,9 +67,10 @@ class PickOut(BaseModel):
     grade: str
     remaining_shelf_life_h: float  # now, from the lot's cold-chain record
     captured_at: datetime
+    cold_room: str | None
 
     @classmethod
-    def of(cls, pick: Pick, lot: StockLot) -> PickOut:
+    def of(cls, pick: Pick, lot: StockLot, room: str | None) -> PickOut:
         return cls(
             lot_id=uuid.UUID(pick.lot_id),
             grams=pick.grams,
@@ -77,6 +78,7 @@ class PickOut(BaseModel):
             grade=lot.grade,
             remaining_shelf_life_h=round(lot.remaining_shelf_life_h, 2),
             captured_at=lot.intake_at,
+            cold_room=room,
         )
 
 
@@ -118,7 +120,10 @@ class PickListOut(BaseModel):
                     needed_g=line.fill.quantity_g,
                     picked_g=line.fill.filled_g,
                     short_g=line.fill.short_g,
-                    picks=[PickOut.of(pk, p.picked[pk.lot_id]) for pk in line.fill.picks],
+                    picks=[
+                        PickOut.of(pk, p.picked[pk.lot_id], p.rooms[pk.lot_id])
+                        for pk in line.fill.picks
+                    ],
                 )
                 for line in p.lines
             ],

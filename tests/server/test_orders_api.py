@@ -204,6 +204,7 @@ def test_pick_list_fefo_and_shipments(client, world, sessions) -> None:
     (pick,) = line["picks"]
     assert (pick["lot_id"], pick["grams"], pick["whole"]) == (lot_id(1), 3500, True)
     assert pick["grade"] == "extra"
+    assert pick["cold_room"] == "cold-1"
     assert 99 < pick["remaining_shelf_life_h"] <= 100  # aged since the stay's end
     ships = client.get(f"/api/v1/orders/{oid}/shipments", headers=rev).json()
     assert [s["net_g"] for s in ships] == [5500, 500]
