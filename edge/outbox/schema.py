@@ -100,7 +100,8 @@ CREATE TABLE IF NOT EXISTS stock_ledger (
     at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stock_ledger_lot ON stock_ledger (lot_id);
-CREATE INDEX IF NOT EXISTS stock_ledger_room ON stock_ledger (room);
+-- covers the stock query: the sums are read from the index alone
+CREATE INDEX IF NOT EXISTS stock_ledger_sums ON stock_ledger (room, product, grade, kind, grams);
 CREATE TABLE IF NOT EXISTS stock_lots (
     lot_id TEXT NOT NULL REFERENCES lots (id),
     room TEXT NOT NULL,

@@ -258,7 +258,7 @@ class StockLedger(ABC):
     def room_stock(self) -> list[StockLine]:
         """Stock per room, product and grade, summed from the ledger (empty lines left out)."""
         rows = self._query(
-            f"SELECT room, product, grade, {SIGNED}, count(DISTINCT lot_id) FROM stock_ledger"  # noqa: S608
+            f"SELECT room, product, grade, {SIGNED} FROM stock_ledger"  # noqa: S608
             " GROUP BY room, product, grade ORDER BY room, product, grade"
         )
         lots = {
@@ -269,7 +269,7 @@ class StockLedger(ABC):
         }
         return [
             StockLine(str(r), str(p), str(g), int(s), lots.get((str(r), str(p), str(g)), 0))
-            for r, p, g, s, _ in rows
+            for r, p, g, s in rows
             if int(s) != 0
         ]
 
