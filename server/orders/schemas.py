@@ -45,3 +45,8 @@ class ShipmentIn(BaseModel):
     id: uuid.UUID
     order_id: uuid.UUID
     lots: list[ShipmentLotIn] = Field(min_length=1, max_length=10_000)
+
+
+class LotSplitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    allow_lot_split: StrictBool

@@ -21,6 +21,7 @@ from server.core.errors import Forbidden, InvalidState, NotFound
 from server.farmers.models import Buyer
 from server.orders.models import OPEN_STATUSES, ORDER_STATUSES, Order
 from server.orders.schemas import OrderIn
+from server.stations.models import Station
 
 MAX_LISTED = 5000
 
@@ -124,3 +125,24 @@ def cancel_order(*, session: Session, user: User, order_id: uuid.UUID, reason: s
     )
     session.flush()
     return order
+
+
+def set_lot_split(*, session: Session, user: User, station_id: str, allowed: bool) -> Station:
+    """Whether the station's pick lists may split a lot (an admin's choice, audited)."""
+    if user.role != "admin":
+        raise Forbidden("只有管理员可以修改拣货规则 / only an admin can change picking rules")
+    station = session.get(Station, station_id)
+    if station is None or not _in_scope(user, station.cooperative_id):
+        raise NotFound(f"收购站不存在 / unknown station {station_id!r}")
+    if station.allow_lot_split != allowed:
+        record(
+            session=session,
+            actor=user.name,
+            action="lot_split_set",
+            entity="station",
+            entity_id=station_id,
+            allowed=allowed,
+        )
+        station.allow_lot_split = allowed
+    session.flush()
+    return station

@@ -13,7 +13,7 @@ from server.core.deps import CurrentUser, SessionDep, StationDep
 from server.orders import service, shipping
 from server.orders.allocate import Pick, StockLot
 from server.orders.models import Order, Shipment, ShipmentLot
-from server.orders.schemas import CancelIn, OrderIn, ShipmentIn
+from server.orders.schemas import CancelIn, LotSplitIn, OrderIn, ShipmentIn
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
@@ -211,6 +211,26 @@ def record_shipment(
         response.status_code = 200
     lots = shipping.shipments_of(session=session, order_id=shipment.order_id)
     return ShipmentOut.of(shipment, next(ls for s, ls in lots if s.id == shipment.id))
+
+
+class LotSplitOut(BaseModel):
+    station: str
+    allow_lot_split: bool
+
+
+@router.put(
+    "/stations/{station_id}/lot-split",
+    response_model=LotSplitOut,
+    responses={404: {"description": "unknown station"}},
+)
+def set_lot_split(
+    station_id: str, body: LotSplitIn, session: SessionDep, user: CurrentUser
+) -> LotSplitOut:
+    """May the station's pick lists split a lot to fill an order exactly (admins)?"""
+    station = service.set_lot_split(
+        session=session, user=user, station_id=station_id, allowed=body.allow_lot_split
+    )
+    return LotSplitOut(station=station.id, allow_lot_split=station.allow_lot_split)
 
 
 @router.get("/{order_id}", response_model=OrderOut)

@@ -344,3 +344,21 @@ def test_shipping_the_pick_list_fills_what_it_says(client, world, sessions) -> N
     for line in again["lines"]:
         for p in line["picks"]:
             assert p["grams"] <= weighed[p["lot_id"]] - given.get(uuid.UUID(p["lot_id"]), 0)
+
+
+def test_lot_split_is_an_admins_audited_setting(client, world, make_user, sessions) -> None:
+    admin = make_user("root", "admin")
+    url = "/api/v1/orders/stations/st-a/lot-split"
+    res = client.put(url, json={"allow_lot_split": True}, headers=world["rev_a"])
+    assert res.status_code == 403
+    assert client.put(url, json={"allow_lot_split": 1}, headers=admin).status_code == 422
+    assert client.put(url, json={}, headers=admin).status_code == 422
+    no_station = "/api/v1/orders/stations/nowhere/lot-split"
+    assert client.put(no_station, json={"allow_lot_split": True}, headers=admin).status_code == 404
+    res = client.put(url, json={"allow_lot_split": True}, headers=admin)
+    assert res.json() == {"station": "st-a", "allow_lot_split": True}
+    pl = client.get("/api/v1/orders/station/pick-list", headers=world["key_a"]).json()
+    assert pl["split_lots"] is True
+    with sessions() as s:
+        (entry,) = s.scalars(select(AuditEntry).where(AuditEntry.action == "lot_split_set"))
+        assert (entry.actor, entry.entity_id, entry.detail) == ("root", "st-a", {"allowed": True})
