@@ -229,7 +229,11 @@ def fefo(d: dict[str, Any]) -> list[Figure]:
     note = "" if base is None else f"sort per line {base:g} s"
     if note and d.get("baseline_extrapolated"):
         note += f" (extrapolated from {d.get('baseline_lines_timed')} lines)"
-    rows = [at_most("fefo", "allocate 10k lines over 1M lots", d.get("fast_s"), 10, "s", note)]
+    rows = [
+        at_most("fefo", "allocate 10k lines over 1M lots", d.get("fast_s"), 10, "s", note),
+        at_least("fefo", "speed-up over a sort per line", d.get("ratio_baseline_to_fast"), 100,
+                 "×"),
+    ]  # fmt: skip
     agrees = d.get("baseline_agrees")
     met = agrees if isinstance(agrees, bool) else None
     rows.append(Figure("fefo", "fills equal the plain sort's", None, "", "same", met))
