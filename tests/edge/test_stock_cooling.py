@@ -1,11 +1,16 @@
 """DESIGN's 1 h cooling rule at the station: a lot not put away into a room 1 h after
 intake raises ONE major ``cooling_late`` alarm (at 61 min, not at 59), kept and queued
 for the server like the rooms' alarms, never duplicated (restart included), cleared by
-the put-away; a lot weighed on a lane with a room is never late."""
+the put-away; a lot weighed on a lane with a room is never late; and (Hypothesis) one
+alarm exactly when a check finds the lot waiting an hour, whatever the times."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge.outbox.store import EdgeStore
 from edge.stock.service import COOLING_RULE, StockService, cooling_alarm_id
@@ -90,3 +95,42 @@ def test_lot_put_away_within_the_hour_raises_nothing(tmp_path: Path) -> None:
     # its stay (excursions, shelf life) starts in that room at the put-away
     assert store.stay(str(lot.id)) == ("room1", INTAKE + 30 * MIN, None, None)
     store.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    put_at=st.one_of(st.none(), st.integers(0, 180)),
+    checks=st.lists(st.integers(0, 240), max_size=8).map(sorted),
+)
+def test_one_alarm_exactly_when_a_check_finds_the_lot_waiting_an_hour(
+    put_at: int | None, checks: list[int]
+) -> None:
+    """Minutes after intake: the put-away at ``put_at`` (None: never), the tick's checks."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = EdgeStore(Path(tmp) / "edge.db")
+        lot = make_lot(0, cold_room=None)
+        store.record_lot(lot, lane="lane2")
+        clock = [INTAKE]
+        kinds: list[str] = []
+        stock = StockService(
+            store=store,
+            station="st1",
+            rooms=["room1"],
+            clock=lambda: clock[0],
+            on_alarms=lambda evs: kinds.extend(e.kind for e in evs),
+        )
+        pending_put = put_at
+        for t in checks:
+            if pending_put is not None and pending_put <= t:  # the put-away comes first
+                clock[0] = INTAKE + pending_put * MIN
+                stock.put_away(lot_id=str(lot.id), room="room1", operator="王芳")
+                pending_put = None
+            stock.check_cooling(INTAKE + t * MIN)
+        if pending_put is not None:
+            clock[0] = INTAKE + pending_put * MIN
+            stock.put_away(lot_id=str(lot.id), room="room1", operator="王芳")
+        late = any(t >= 60 and (put_at is None or put_at > t) for t in checks)
+        assert kinds.count("raised") == int(late)
+        assert kinds.count("cleared") == int(late and put_at is not None)
+        assert len(store.active_alarms()) == int(late and put_at is None)
+        store.close()
