@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gongfang import wire
+from gongfang.kinetics import SHELF_LIFE_H_AT_0C
 
 MINUTE_MS = 60_000
 
@@ -39,7 +40,7 @@ PROFILES: dict[str, RoomProfile] = {
         temp_max_c=2.0,
         rh_min_pct=90.0,
         rh_max_pct=95.0,
-        shelf_life_h_at_0c=7 * 24,
+        shelf_life_h_at_0c=SHELF_LIFE_H_AT_0C["strawberry"],
         name_zh="草莓冷库",
     ),
     # Fresh 箬叶 (Indocalamus leaves) keep like leafy greens: they do not suffer chilling
@@ -55,7 +56,7 @@ PROFILES: dict[str, RoomProfile] = {
         temp_max_c=4.0,
         rh_min_pct=85.0,
         rh_max_pct=95.0,
-        shelf_life_h_at_0c=30 * 24,
+        shelf_life_h_at_0c=SHELF_LIFE_H_AT_0C["ruoye"],
         name_zh="箬叶冷库",
     ),
 }
