@@ -15,6 +15,7 @@ the lot waits on, as the lot is in no room yet.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -22,11 +23,13 @@ from typing import Any
 
 from edge.coldchain.alarms import AlarmEvent, dt
 from edge.coldchain.rules import MINUTE_MS
-from edge.errors import StockNotFoundError
+from edge.errors import StockNotFoundError, StoreError
 from edge.outbox.schema import now_ms
 from edge.outbox.store import EdgeStore
 from edge.stock.ledger import ALARM_CLEARED, ALARM_RAISED, NO_ALARM, Cooling, ShipLine
 from gongfang import wire
+
+log = logging.getLogger(__name__)
 
 COOLING_LATE_MS = 60 * MINUTE_MS
 COOLING_RULE = "cooling_late"
@@ -67,7 +70,10 @@ class StockService:
         self._known(room)
         at = self._clock()
         grams = self.store.put_away(lot_id=lot_id, room=room, operator=operator, at_ms=at)
-        self.check_cooling(at)
+        try:
+            self.check_cooling(at)
+        except StoreError:  # the put-away is kept; the next tick clears the alarm
+            log.warning("预冷告警未能解除 / cooling alarm of lot %s not cleared yet", lot_id)
         return {"lot_id": lot_id, "room": room, "grams": grams, "at_ms": at}
 
     def move(
@@ -225,5 +231,11 @@ class StockService:
             raise StockNotFoundError(f"未知的冷库 / unknown room: {room}")
 
     def _maybe_emptied(self, lot_id: str) -> None:
-        if self._on_emptied is not None and not self.store.holdings(lot_id=lot_id):
+        """The lot's last grams left: its stay is closed (if that fails, the movement is
+        kept all the same and ``POST /api/lots/{id}/dispatch`` closes it later)."""
+        if self._on_emptied is None or self.store.holdings(lot_id=lot_id):
+            return
+        try:
             self._on_emptied(lot_id)
+        except StoreError:
+            log.exception("冷库停留未能关闭 / stay of lot %s not closed", lot_id)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.errors import StockError, StockNotFoundError
+from edge.errors import StockError, StockNotFoundError, StoreError
 from edge.outbox.store import EdgeStore
 from edge.stock.service import StockService
 from gongfang import wire
@@ -23,6 +23,7 @@ from tests.edge.lot_factory import BASE, make_lot
 ROOMS = ("r1", "r2", "r3")
 NET_G = (1500, 2200, 900, 3100)  # lots 0 and 1 come in on a lane with room r1
 SOON = wire.utc_ms(BASE) + 10 * 60_000  # ten minutes after the intake
+LATE = wire.utc_ms(BASE) + 90 * 60_000  # lots 2 and 3 are late by then
 
 
 def _stock(store: EdgeStore) -> StockService:
@@ -229,4 +230,23 @@ def test_a_shipment_leaves_whole_or_not_at_all_and_never_twice(tmp_path: Path) -
         stock.ship(shipment="SH2", lot_id=ids[0], room="r1", grams=500, operator="王芳")
     stock.ship(shipment="SH3", lot_id=ids[0], room="r1", grams=500, operator="王芳")
     assert store.room_stock() == []
+    store.close()
+
+
+def test_a_failing_follow_up_does_not_undo_a_kept_movement(tmp_path: Path) -> None:
+    """The stay's close (on the last grams) or the alarm's clearing failing after the
+    movement was kept: the operator gets the movement, not an error to retry into a 409."""
+    store = EdgeStore(tmp_path / "edge.db")
+    ids = _seed(store)
+
+    def full(_: object) -> None:
+        raise StoreError("存储空间已满 / disk full")
+
+    stock = StockService(
+        store=store, station="st1", rooms=ROOMS, on_emptied=full, on_alarms=full, clock=lambda: LATE
+    )
+    doc = stock.ship(shipment="S1", lot_id=ids[0], room=None, grams=NET_G[0], operator="王芳")
+    assert doc["grams"] == NET_G[0]
+    assert stock.put_away(lot_id=ids[2], room="r2", operator="王芳")["grams"] == NET_G[2]
+    assert [h.lot_id for h in store.holdings(room="r2")] == [ids[2]]
     store.close()
