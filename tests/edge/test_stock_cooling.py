@@ -29,6 +29,17 @@ def _alarms_queued(store: EdgeStore) -> list[wire.AlarmRecord]:
     ]
 
 
+def _service(store: EdgeStore, clock: list[int], kinds: list[str]) -> StockService:
+    """The service on ``store`` at the time in ``clock[0]``, the alarm events' kinds kept."""
+    return StockService(
+        store=store,
+        station="st1",
+        rooms=["room1"],
+        clock=lambda: clock[0],
+        on_alarms=lambda evs: kinds.extend(e.kind for e in evs),
+    )
+
+
 def test_cooling_alarm_at_61_min_not_59_once_then_cleared_by_put_away(tmp_path: Path) -> None:
     path = tmp_path / "edge.db"
     store = EdgeStore(path)
@@ -37,13 +48,7 @@ def test_cooling_alarm_at_61_min_not_59_once_then_cleared_by_put_away(tmp_path: 
     store.record_lot(make_lot(1), lane="lane1")  # put away in room1 at intake: never late
     clock = [INTAKE]
     published: list[str] = []
-    stock = StockService(
-        store=store,
-        station="st1",
-        rooms=["room1"],
-        clock=lambda: clock[0],
-        on_alarms=lambda evs: published.extend(e.kind for e in evs),
-    )
+    stock = _service(store, clock, published)
     assert stock.check_cooling(INTAKE + 59 * MIN) == []
     assert store.active_alarms() == []
     assert stock.stock()["waiting"][0]["late"] is False
@@ -112,13 +117,7 @@ def test_one_alarm_exactly_when_a_check_finds_the_lot_waiting_an_hour(
         store.record_lot(lot, lane="lane2")
         clock = [INTAKE]
         kinds: list[str] = []
-        stock = StockService(
-            store=store,
-            station="st1",
-            rooms=["room1"],
-            clock=lambda: clock[0],
-            on_alarms=lambda evs: kinds.extend(e.kind for e in evs),
-        )
+        stock = _service(store, clock, kinds)
         pending_put = put_at
         for t in checks:
             if pending_put is not None and pending_put <= t:  # the put-away comes first
