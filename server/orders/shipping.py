@@ -2,10 +2,12 @@
 idempotently. Never commits.
 
 Stock: the station's lots (of its cooperative's farmers) with grams not yet shipped.
-Remaining shelf life comes from the lot's cold-chain record (the stay the edge synced):
-the estimate at ``left_at`` less the hours since, at the 0 °C rate (the slowest a lot
-can age, so the figure is never optimistic about the time after). A lot without a record
-has no estimate and is never picked (counted in ``lots_without_record``).
+Remaining shelf life comes from the cold-chain record: a lot still in its room (no closed
+stay yet), from the room's synced climate minutes since it was weighed
+(:mod:`server.coldchain.shelf_life`); a lot whose stay the edge closed, the stay's
+estimate less the hours since it ended at the 0 °C rate (the least it can have aged). A
+lot with neither (no room, or no climate data) has no estimate and is never picked
+(counted in ``lots_without_record``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from server.auth.models import User
 from server.coldchain.models import LotColdStay
+from server.coldchain.shelf_life import remaining_in_room_h, room_clocks
 from server.core.db import utcnow
 from server.core.deps import scope_cooperative
 from server.core.errors import Conflict, Forbidden, Invalid, InvalidState, NotFound
@@ -95,12 +98,24 @@ def station_stock(
     )  # fmt: skip
     if lot_ids is not None:
         stmt = stmt.where(Lot.id.in_(list(lot_ids)))
+    found = session.execute(stmt).all()
+    since: dict[str, datetime] = {}
+    for _id, _p, _g, captured_at, _a, room, _life, left_at in found:
+        if left_at is None and room is not None:
+            since[room] = min(since.get(room, captured_at), captured_at)
+    clocks = room_clocks(session=session, station_id=station_id, since=since, now=now)
     rows = []
-    for lot_id, product, grade, captured_at, avail, room, life_h, left_at in session.execute(stmt):
-        stock = None
-        if life_h is not None:
+    for lot_id, product, grade, captured_at, avail, room, life_h, left_at in found:
+        if left_at is not None:  # the stay is closed: its estimate, aged since
             aged_h = max(0.0, (now - left_at).total_seconds() / 3600)
-            stock = StockLot(str(lot_id), product, grade, int(avail), life_h - aged_h, captured_at)
+            left_h = None if life_h is None else life_h - aged_h
+        elif room is not None:  # still in its room: the room's climate since weighing
+            left_h = remaining_in_room_h(product, clocks[room].used_h(captured_at))
+        else:
+            left_h = None
+        stock = None
+        if left_h is not None:
+            stock = StockLot(str(lot_id), product, grade, int(avail), left_h, captured_at)
         rows.append(StockRow(stock, lot_id, product, grade, int(avail), room))
     return rows
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from gongfang.kinetics import relative_shelf_life
 from server.audit.models import AuditEntry
 from server.core.db import session_scope
 from server.core.errors import DomainError
@@ -362,3 +363,42 @@ def test_lot_split_is_an_admins_audited_setting(client, world, make_user, sessio
     with sessions() as s:
         (entry,) = s.scalars(select(AuditEntry).where(AuditEntry.action == "lot_split_set"))
         assert (entry.actor, entry.entity_id, entry.detail) == ("root", "st-a", {"allowed": True})
+
+
+def _climate(station: str, room: str, hours_ago: list[float], temp_c: float) -> list[dict]:
+    return [
+        {"station": station, "room": room,
+         "minute_start": (NOW - timedelta(hours=h)).replace(second=0).isoformat(),
+         "samples": 6, "temp_min_c": temp_c - 0.2, "temp_mean_c": temp_c,
+         "temp_max_c": temp_c + 0.2, "rh_mean_pct": 92.0}
+        for h in hours_ago
+    ]  # fmt: skip
+
+
+def test_lots_still_in_their_room_age_by_its_climate(client, world) -> None:
+    """No closed stay yet: the room's synced minutes say how much shelf life is left. A
+    lot weighed later into a warm room can expire first, and is picked first."""
+    rev, key = world["rev_a"], world["key_a"]
+    cool = wire_lot(11, f"{A}-F1", net_g=3000, captured_at=_when(10), grade="extra")
+    warm = wire_lot(12, f"{A}-F1", net_g=3000, captured_at=_when(2), grade="extra")
+    silent = wire_lot(13, f"{A}-F1", net_g=3000, captured_at=_when(1), grade="extra")
+    cool["cold_room"], warm["cold_room"], silent["cold_room"] = "cold-1", "cold-2", "cold-3"
+    climate = (
+        _climate("st-a", "cold-1", [10, 7, 4, 1], 0.5)
+        + _climate("st-a", "cold-2", [2, 1], 20.0)
+        + _climate("st-a", "cold-3", [3], 0.5)
+    )  # cold-3: nothing since lot 13 came
+    res = client.post(
+        "/api/v1/sync",
+        json={"station": "st-a", "lots": [cool, warm, silent], "climate": climate},
+        headers=key,
+    )
+    assert res.status_code == 200, res.text
+    _order(client, rev, min_grade="extra", quantity_g=6000)
+    pl = client.get("/api/v1/orders/station/pick-list", headers=key).json()
+    assert pl["lots_without_record"] == 1  # lot 13
+    (line,) = pl["lines"]
+    got = [(p["lot_id"], p["cold_room"], p["remaining_shelf_life_h"]) for p in line["picks"]]
+    assert [g[:2] for g in got] == [(lot_id(12), "cold-2"), (lot_id(11), "cold-1")]
+    assert got[0][2] == pytest.approx(168 - 2 / 0.13, abs=0.2)  # 2 h at 20 °C ≈ 15.4 h used
+    assert got[1][2] == pytest.approx(168 - 10 / relative_shelf_life(0.5), abs=0.2)
