@@ -17,11 +17,12 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gongfang.kinetics import SHELF_LIFE_H_AT_0C
 from server.auth.models import User
 from server.coldchain.models import LotColdStay
 from server.coldchain.shelf_life import remaining_in_room_h, room_clocks
@@ -34,6 +35,11 @@ from server.orders.models import OPEN_STATUSES, Order, Shipment, ShipmentLot
 from server.orders.schemas import ShipmentIn
 from server.orders.service import get_order
 from server.stations.models import Station
+
+#: Every estimate counts each hour since weighing as at least an hour of 0 °C shelf life,
+#: so a lot weighed longer ago than the longest one (plus a day's margin for the wait
+#: before cooling) has none left: older lots are not read at all.
+STOCK_HORIZON = timedelta(hours=max(SHELF_LIFE_H_AT_0C.values()) + 24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,7 @@ def station_stock(
             Lot.station_id == station_id,
             Lot.cooperative_id == station.cooperative_id,
             left > 0,
+            Lot.captured_at >= now - STOCK_HORIZON,
         )
         .execution_options(yield_per=10_000)
     )  # fmt: skip

@@ -383,6 +383,8 @@ def test_lots_still_in_their_room_age_by_its_climate(client, world) -> None:
     warm = wire_lot(12, f"{A}-F1", net_g=3000, captured_at=_when(2), grade="extra")
     silent = wire_lot(13, f"{A}-F1", net_g=3000, captured_at=_when(1), grade="extra")
     cool["cold_room"], warm["cold_room"], silent["cold_room"] = "cold-1", "cold-2", "cold-3"
+    old = wire_lot(14, f"{A}-F1", net_g=3000, captured_at=_when(32 * 24), grade="extra")
+    old["cold_room"] = "cold-1"  # weighed 32 days ago: past any shelf life, not read
     climate = (
         _climate("st-a", "cold-1", [10, 7, 4, 1], 0.5)
         + _climate("st-a", "cold-2", [2, 1], 20.0)
@@ -390,13 +392,14 @@ def test_lots_still_in_their_room_age_by_its_climate(client, world) -> None:
     )  # cold-3: nothing since lot 13 came
     res = client.post(
         "/api/v1/sync",
-        json={"station": "st-a", "lots": [cool, warm, silent], "climate": climate},
+        json={"station": "st-a", "lots": [cool, warm, silent, old], "climate": climate},
         headers=key,
     )
     assert res.status_code == 200, res.text
     _order(client, rev, min_grade="extra", quantity_g=6000)
     pl = client.get("/api/v1/orders/station/pick-list", headers=key).json()
     assert pl["lots_without_record"] == 1  # lot 13
+    assert pl["lots_in_stock"] == 3  # lot 14 is past the horizon
     (line,) = pl["lines"]
     got = [(p["lot_id"], p["cold_room"], p["remaining_shelf_life_h"]) for p in line["picks"]]
     assert [g[:2] for g in got] == [(lot_id(12), "cold-2"), (lot_id(11), "cold-1")]
