@@ -114,4 +114,9 @@ def status(meta: dict[str, Any]) -> str:
     return f"""
 
 ## Status against issue 20 (classifier alone; the lesion rule adds its own defect calls)
-{rows}."""
+{rows}.
+
+At the station this classifier runs next to the lesion rule (a fruit whose measured rot,
+dark-lesion or mould share is above the threshold is `defect` whatever the classifier
+says): the rule, its threshold and how it was chosen are in LESION.md; the figures of the
+two together, on the same test splits, are in the history row of this model's run."""

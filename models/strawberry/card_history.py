@@ -212,7 +212,12 @@ EXPERIMENTS = (
         "0.52, afzaal 0.97, healthy brix called defect 2.5% (the rule's 2 fruit); pipeline "
         "357 fruit/s (1.3.1 391 in the same minute, load 1–3). Fails the gate as written "
         "(combined brix balanced accuracy and Riseholme defect precision, both from the lesion "
-        "rule's calls; pipeline under 400 on the loaded box) → not shipped; 1.3.1 stays",
+        "rule's calls; pipeline under 400 on the loaded box). Lead's decision after the look, "
+        "recorded as such: shipped as 1.4.0 all the same — the issue words its bars for the "
+        "classifier (only the healthy-brix bar names the rule), which p11 meets, and the "
+        "alternative as it stood (1.3.1 with the same rule) fails the same combined gate on "
+        "more counts (afzaal 0.36, Riseholme defect precision 0.56); the rule's threshold is "
+        "to be re-chosen with this classifier in view (training data only) before a new look",
     ),
 )
 

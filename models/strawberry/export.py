@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 NAME = "gongfang-strawberry"
-VERSION = "1.3.1"
+VERSION = "1.4.0"
 
 TRAINING_DATA = [
     {

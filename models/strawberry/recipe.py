@@ -43,9 +43,9 @@ class Recipe:
     flip: bool = True
     # draw share of the afzaal-2021 diseased crops (their train pool, as ``defect``); 0 leaves
     # them out of training and calibration
-    afzaal_share: float = 0.0
+    afzaal_share: float = 0.12
     # probability that a view gets the strong colour jitter (augment.photometric)
-    strong_colour: float = 0.0
+    strong_colour: float = 0.5
     size: int = SIZE
     mean: tuple[float, ...] = MEAN
     std: tuple[float, ...] = STD

@@ -76,20 +76,17 @@ def test_riseholme_defect_recall(figures: dict[str, Any]) -> None:
 
 
 @pytest.mark.xfail(
-    reason="not met by rule + classifier 1.3.1: Riseholme defect precision 0.564 combined "
-    "(classifier alone 0.677): the rule's false alarms on healthy Riseholme fruit",
+    reason="not met by rule + classifier 1.4.0: Riseholme defect precision 0.52 combined "
+    "(classifier alone 0.69; with 1.3.1 0.56): the rule's false alarms on healthy Riseholme "
+    "fruit; its threshold is to be re-chosen with 1.4.0 in view",
     strict=False,
 )
 def test_riseholme_defect_precision_bar(figures: dict[str, Any]) -> None:
     assert figures["riseholme_test"]["combined"]["defect"]["precision"] >= RISEHOLME_PRECISION_BAR
 
 
-@pytest.mark.xfail(
-    reason="not met by rule + classifier 1.3.1: afzaal test recall 0.36 combined "
-    "(rule 0.26, classifier 0.10); per disease 0.30 / 0.41 / 0.33",
-    strict=False,
-)
 def test_new_source_recall_bars(figures: dict[str, Any]) -> None:
+    """1.4.0 with the rule: 0.97 of the 69 held-out diseased crops (1.3.1 with it: 0.36)."""
     af = figures["afzaal_test"]["combined"]
     assert af["recall"] >= RECALL_BAR
     for d in DISEASES:
