@@ -148,3 +148,29 @@ def test_demo_exit_after_stops_by_itself(tmp_path) -> None:
             proc.wait()
     assert proc.returncode == 0, "\n".join(lines) + rest
     assert "demo stopped" in rest
+
+
+def test_default_demo_tells_its_whole_story(tmp_path) -> None:
+    """With the default seed every rule the demo is there to show happens and is explained:
+    names and 斤, a total row, a quota split, the 共富 premium above the floors, an
+    unpriced lot with its reason, 等外 at the contract's price, and a cold-room alarm."""
+    res = subprocess.run(
+        [sys.executable, "-m", "gongfang.cli", "demo", "--home", str(tmp_path),
+         "--exit-after", "0"],
+        capture_output=True, text=True, timeout=240,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )  # fmt: skip
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    for part in (
+        "张伟 F003",  # names, not bare ids
+        "斤",
+        "合计 total",
+        "配额用完",  # F003's quota runs out: a lot split at it
+        "共富价高于保底价 +",  # the premium above the floors, per farmer
+        "无有效合同",  # F010: why their crates are unpriced
+        "按合同等外价 4.00 元/kg",  # why 等外 crates pay little
+        "冷库告警 / cold-room alarms: 1",
+        "温度高于 4 °C 超过 20 分钟",
+    ):
+        assert part in out, part
