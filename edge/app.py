@@ -235,10 +235,10 @@ class EdgeNode:
             self._link.publish_json(self.topics.edge_lot, {**lot.public_doc(), "lane": lane}, qos=1)
         if self._receipts is not None:
             self._receipts.submit(str(lot.id))
-        if self._sync is not None:
-            self._sync.wake()
+        self.wake_sync()
 
     def wake_sync(self) -> None:
+        """New outbox rows: the sync loop goes now instead of at its next interval."""
         if self._sync is not None:
             self._sync.wake()
 
@@ -279,15 +279,7 @@ class EdgeNode:
         return doc
 
     def _stay_report(self, room: str, from_ms: int, to_ms: int) -> dict[str, Any]:
-        with self._monitor_lock:
-            if self._monitor is None:
-                return {}
-            try:
-                report = self._monitor.stay_report(room, from_ms, to_ms)
-            except (KeyError, ValueError) as exc:  # a room no longer configured
-                return {"error": f"无法计算 / no stay report: {exc}"}
-        doc: dict[str, Any] = plain(report)
-        return doc
+        return lot_stays.room_report(self._monitor, self._monitor_lock, room, from_ms, to_ms)
 
     # ------------------------------------------------------------ cold rooms
 
@@ -326,8 +318,8 @@ class EdgeNode:
                     {"event": ev.kind, **ev.record.model_dump(mode="json")},
                     qos=1,
                 )
-        if events and self._sync is not None:
-            self._sync.wake()
+        if events:
+            self.wake_sync()
 
     def tick(self, now: int | None = None) -> None:
         """Run the cold-room clocks (and the lots' 1 h cooling clock) and move finished
@@ -342,8 +334,7 @@ class EdgeNode:
         self.stock.check_cooling(now)  # kept, queued and published by the service
         if summaries:
             self.store.record_climate(summaries)
-            if self._sync is not None:
-                self._sync.wake()
+            self.wake_sync()
 
     def _tick_loop(self) -> None:
         last_status = last_state = 0.0

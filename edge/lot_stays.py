@@ -3,9 +3,12 @@ the lot is dispatched (the report fixed, kept with the lot and queued for the se
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from edge.coldchain import ColdChainMonitor
+from edge.node_status import plain
 from edge.outbox.schema import now_ms
 from edge.outbox.store import EdgeStore
 from edge.sync.stays import stay_record
@@ -49,3 +52,18 @@ def close_stay(
     if not store.close_stay(lot_id, to, report, record):
         return None
     return {"room": room, "from_ms": from_ms, "to_ms": to, "open": False, **report}
+
+
+def room_report(
+    monitor: ColdChainMonitor | None, lock: threading.Lock, room: str, from_ms: int, to_ms: int
+) -> dict[str, Any]:
+    """The room's stay report between two instants, as plain JSON ({} without a monitor)."""
+    with lock:
+        if monitor is None:
+            return {}
+        try:
+            report = monitor.stay_report(room, from_ms, to_ms)
+        except (KeyError, ValueError) as exc:  # a room no longer configured
+            return {"error": f"无法计算 / no stay report: {exc}"}
+    doc: dict[str, Any] = plain(report)
+    return doc

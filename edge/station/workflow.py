@@ -48,7 +48,8 @@ from edge.station import lane as lanes
 from edge.station.directory import Directory
 from edge.station.grading_port import Grading
 from edge.station.lane import LaneState
-from edge.station.pending import Farmer, PendingLot, pending_from_doc
+from edge.station.pending import Farmer, PendingLot
+from edge.station.restore import restore_pending
 from edge.station.status import lane_view, last_lot_view
 from edge.weighing.detector import StableWeightDetector, WeighingConfig
 from edge.weighing.tare import lane_tare_g
@@ -107,7 +108,7 @@ class Station:
         # The last failed write (disk full, I/O error), shown on the status until a lot is
         # stored again: the operator must see why the crate is still waiting.
         self.store_error: str | None = None
-        self._restore_pending()
+        restore_pending(self._store, self._lanes, self.counters)
 
     @property
     def products(self) -> dict[str, wire.Product]:
@@ -302,34 +303,6 @@ class Station:
         for p in changed:
             if p in lane.pending:
                 self._save_pending(lane_id, p)
-
-    def _restore_pending(self) -> None:
-        """Bring back the crates that were waiting for confirmation when the edge stopped."""
-        for lot_id, lane_id, doc in self._store.pending_lots():
-            lane = self._lanes.get(lane_id)
-            try:
-                if lane is None:
-                    raise KeyError(f"lane {lane_id!r} is not configured")
-                pending = pending_from_doc(lot_id, doc)
-            except (KeyError, TypeError, ValueError) as exc:
-                # Kept in the database untouched: a person (or a corrected configuration)
-                # can still deal with it.
-                self.counters["pending_not_restored"] += 1
-                log.warning(
-                    "待确认批次无法恢复 / pending lot %s on lane %s not restored: %s",
-                    lot_id,
-                    lane_id,
-                    exc,
-                )
-                continue
-            lanes.restore(lane, pending)
-            self.counters["pending_restored"] += 1
-        if self.counters["pending_restored"]:
-            log.info(
-                "已恢复 %d 个待确认批次 / %d pending lots restored for confirmation",
-                self.counters["pending_restored"],
-                self.counters["pending_restored"],
-            )
 
     def _pick(self, lane_id: str, lane: LaneState, lot_id: str | None) -> PendingLot:
         pending = lanes.find_pending(lane, lot_id)
