@@ -19,6 +19,7 @@ away twice…), an unknown lot or room 404, ``{"detail": "中文 / English"}``.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Request
@@ -104,23 +105,7 @@ def install_stock(app: FastAPI, node: NodeView) -> None:
 
     @app.get("/api/stock/ledger")
     def ledger(room: str | None = None, lot_id: str | None = None) -> list[dict[str, Any]]:
-        return [
-            {
-                "seq": e.seq,
-                "entry_id": e.entry_id,
-                "lot_id": e.lot_id,
-                "room": e.room,
-                "kind": e.kind,
-                "grams": e.grams,
-                "product": e.product,
-                "grade": e.grade,
-                "shipment": e.shipment,
-                "reason": e.reason,
-                "operator": e.operator,
-                "at_ms": e.at_ms,
-            }
-            for e in node.store.ledger(room=room, lot_id=lot_id)
-        ]
+        return [asdict(e) for e in node.store.ledger(room=room, lot_id=lot_id)]
 
     @app.post("/api/stock/put-away")
     def put_away(request: Request, body: PutAwayIn) -> dict[str, Any]:
